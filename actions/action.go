@@ -1,0 +1,86 @@
+// Package actions delivers a matched event somewhere: a Slack message, an
+// outbound HTTP request, an email. One sub-package per kind; this package
+// holds what they share: the Action interface, templates, and the error
+// classification that the retry loop reads.
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchyard/switchyard/event"
+)
+
+// Action sends one event to one receiver. Implementations are built at load
+// (templates parsed, clients made) and safe for concurrent use. They do one
+// attempt per Do call: retries, timeouts and dead letters wrap them.
+type Action interface {
+	// Kind is slack, http or email.
+	Kind() string
+	// Do makes one delivery attempt. A failure is an error; use Permanent
+	// and RetryAfter to classify it.
+	Do(ctx context.Context, ev *event.Event) error
+	// Render returns what Do would send, for dry runs and dead letters,
+	// without sending anything. Secrets in it are redacted by the caller.
+	Render(ev *event.Event) (Rendered, error)
+}
+
+// Rendered is a human-readable rendering of one delivery.
+type Rendered struct {
+	Kind   string            `json:"kind"`
+	Target string            `json:"target"` // channel, URL, or recipients
+	Fields map[string]string `json:"fields"` // e.g. text, method, headers, subject, body
+}
+
+// PermanentError marks a failure that retrying cannot fix (a 4xx other than
+// 408 and 429, a bad template value, a rejected recipient).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// RetryAfterError carries the receiver's wish for the next attempt's time.
+type RetryAfterError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (retry after %s)", e.Err, e.After)
+}
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter marks err as retryable no sooner than after.
+func RetryAfter(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryAfterError{Err: err, After: after}
+}
+
+// Classify tells the retry loop what to do with an error from Do: whether
+// to retry at all, and the least delay the receiver asked for (0: none).
+func Classify(err error) (retry bool, after time.Duration) {
+	if err == nil {
+		return false, 0
+	}
+	var p *PermanentError
+	if errors.As(err, &p) {
+		return false, 0
+	}
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return true, ra.After
+	}
+	return true, 0
+}
