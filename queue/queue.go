@@ -1,0 +1,307 @@
+// Package queue is Switchyard's durable store: three JetStream streams
+// (events, jobs, dead letters) on an embedded NATS server that keeps them
+// under --data, or on an external cluster shared by several replicas.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream names and the subjects they hold.
+const (
+	EventsStream = "SWITCHYARD_EVENTS" // switchyard.events.<source>: verified request bodies
+	JobsStream   = "SWITCHYARD_JOBS"   // switchyard.jobs.<kind>: one per (event, rule, action)
+	DeadStream   = "SWITCHYARD_DEAD"   // switchyard.dead.<kind>: deliveries that gave up
+
+	EventsSubject = "switchyard.events"
+	JobsSubject   = "switchyard.jobs"
+	DeadSubject   = "switchyard.dead"
+)
+
+// Defaults for Options left zero.
+const (
+	DefaultSyncInterval   = time.Second
+	DefaultDedupWindow    = 24 * time.Hour
+	DefaultEventRetention = 7 * 24 * time.Hour
+)
+
+// Options configures Open.
+type Options struct {
+	// URL lists external NATS servers (comma-separated). Empty runs an
+	// embedded server that stores under DataDir.
+	URL string
+	// NATSOptions are extra client options for an external cluster
+	// (credentials, TLS).
+	NATSOptions []nats.Option
+	// DataDir is where the embedded server keeps its streams.
+	DataDir string
+	// SyncAlways makes the embedded store fsync every write; otherwise it
+	// fsyncs every SyncInterval (default 1s).
+	SyncAlways   bool
+	SyncInterval time.Duration
+	// Replicas is the streams' replication factor on a cluster (default 1).
+	Replicas int
+	// DedupWindow is how long a delivery id is remembered (default 24h).
+	DedupWindow time.Duration
+	// EventRetention is how long stored events are kept (default 7 days).
+	EventRetention time.Duration
+	Logger         *slog.Logger
+}
+
+// Queue is an open connection to the streams.
+type Queue struct {
+	srv *server.Server // nil with an external cluster
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	log *slog.Logger
+}
+
+// Open starts the embedded server (or connects to the cluster) and creates or
+// updates the streams idempotently.
+func Open(ctx context.Context, o Options) (*Queue, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = DefaultSyncInterval
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.DedupWindow <= 0 {
+		o.DedupWindow = DefaultDedupWindow
+	}
+	if o.EventRetention <= 0 {
+		o.EventRetention = DefaultEventRetention
+	}
+	q := &Queue{log: o.Logger}
+	var err error
+	if o.URL == "" {
+		if o.DataDir == "" {
+			return nil, errors.New("queue: a data directory is required for the embedded store")
+		}
+		q.srv, err = server.NewServer(&server.Options{
+			ServerName:   "switchyard",
+			JetStream:    true,
+			StoreDir:     filepath.Join(o.DataDir, "jetstream"),
+			DontListen:   true,
+			NoSigs:       true,
+			NoLog:        true,
+			SyncInterval: o.SyncInterval,
+			SyncAlways:   o.SyncAlways,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("queue: embedded server: %w", err)
+		}
+		q.srv.Start()
+		if !q.srv.ReadyForConnections(30 * time.Second) {
+			q.srv.Shutdown()
+			return nil, errors.New("queue: embedded server did not start within 30s")
+		}
+		q.nc, err = nats.Connect("", nats.InProcessServer(q.srv), nats.Name("switchyard"))
+	} else {
+		opts := append([]nats.Option{
+			nats.Name("switchyard"),
+			nats.MaxReconnects(-1),
+			nats.RetryOnFailedConnect(false),
+		}, o.NATSOptions...)
+		q.nc, err = nats.Connect(o.URL, opts...)
+	}
+	if err != nil {
+		q.shutdownServer()
+		return nil, fmt.Errorf("queue: connect: %w", err)
+	}
+	q.js, err = jetstream.New(q.nc)
+	if err != nil {
+		q.Close()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
+	if err := q.ensureStreams(ctx, o); err != nil {
+		q.Close()
+		return nil, err
+	}
+	return q, nil
+}
+
+func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
+	cfgs := []jetstream.StreamConfig{{
+		Name:        EventsStream,
+		Description: "Verified webhook requests, deduplicated by source and delivery id",
+		Subjects:    []string{EventsSubject + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      o.EventRetention,
+		Duplicates:  o.DedupWindow,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}, {
+		Name:        JobsStream,
+		Description: "Pending deliveries, one per event, rule and action",
+		Subjects:    []string{JobsSubject + ".>"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Duplicates:  o.DedupWindow,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}, {
+		Name:        DeadStream,
+		Description: "Deliveries that failed permanently or ran out of attempts",
+		Subjects:    []string{DeadSubject + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Duplicates:  o.DedupWindow,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}}
+	for _, c := range cfgs {
+		if _, err := q.js.CreateOrUpdateStream(ctx, c); err != nil {
+			return fmt.Errorf("queue: stream %s: %w", c.Name, err)
+		}
+	}
+	return nil
+}
+
+// Publish stores data on subject once: a second publish with the same msgID
+// inside the dedup window is acknowledged as a duplicate and not stored.
+func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Header, data []byte) (duplicate bool, err error) {
+	m := &nats.Msg{Subject: subject, Header: hdr, Data: data}
+	opts := []jetstream.PublishOpt{}
+	if msgID != "" {
+		opts = append(opts, jetstream.WithMsgID(msgID))
+	}
+	ack, err := q.js.PublishMsg(ctx, m, opts...)
+	if err != nil {
+		return false, fmt.Errorf("queue: publish %s: %w", subject, err)
+	}
+	return ack.Duplicate, nil
+}
+
+// Handler processes one message and acknowledges it (Ack, NakWithDelay,
+// Term). A message it leaves unacknowledged is redelivered after the
+// consumer's AckWait.
+type Handler func(ctx context.Context, m jetstream.Msg)
+
+// ConsumerOptions configures Consume.
+type ConsumerOptions struct {
+	Stream  string
+	Durable string // shared by every replica: the work is split between them
+	Filter  string
+	Workers int
+	// AckWait is how long a delivered message may stay unacknowledged
+	// before the server redelivers it; it must exceed a handler's run time.
+	AckWait time.Duration
+}
+
+// Consume runs workers on a durable pull consumer until ctx is done, then
+// waits for the handlers in flight to finish. Handlers get a context that
+// is not cancelled by ctx, so a delivery under way completes; they bound
+// their own time.
+func (q *Queue) Consume(ctx context.Context, o ConsumerOptions, h Handler) error {
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.AckWait <= 0 {
+		o.AckWait = 30 * time.Second
+	}
+	cons, err := q.js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
+		Durable:       o.Durable,
+		FilterSubject: o.Filter,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       o.AckWait,
+		MaxDeliver:    -1, // the handler decides when to give up
+		MaxAckPending: 20000,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: consumer %s: %w", o.Durable, err)
+	}
+	msgs := make(chan jetstream.Msg)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+			// Left unacknowledged: redelivered after AckWait, here or on
+			// another replica.
+		}
+	}, jetstream.PullMaxMessages(2*o.Workers), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		q.log.Debug("queue consume", "consumer", o.Durable, "err", err)
+	}))
+	if err != nil {
+		return fmt.Errorf("queue: consume %s: %w", o.Durable, err)
+	}
+	hctx := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	for range o.Workers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case m := <-msgs:
+					h(hctx, m)
+				}
+			}
+		})
+	}
+	<-ctx.Done()
+	cc.Stop()
+	wg.Wait()
+	return nil
+}
+
+// StreamInfo returns the named stream's state.
+func (q *Queue) StreamInfo(ctx context.Context, name string) (*jetstream.StreamInfo, error) {
+	s, err := q.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream %s: %w", name, err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream %s info: %w", name, err)
+	}
+	return info, nil
+}
+
+// Stream returns a handle on a stream, for reading and deleting messages.
+func (q *Queue) Stream(ctx context.Context, name string) (jetstream.Stream, error) {
+	s, err := q.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("queue: stream %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// Ping checks that the store answers.
+func (q *Queue) Ping(ctx context.Context) error {
+	if _, err := q.js.AccountInfo(ctx); err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
+	return nil
+}
+
+// Close drains the connection and stops the embedded server, flushing its
+// store to disk.
+func (q *Queue) Close() {
+	if q.nc != nil {
+		_ = q.nc.Drain()
+		for i := 0; i < 100 && !q.nc.IsClosed(); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		q.nc.Close()
+	}
+	q.shutdownServer()
+}
+
+func (q *Queue) shutdownServer() {
+	if q.srv != nil {
+		q.srv.Shutdown()
+		q.srv.WaitForShutdown()
+	}
+}

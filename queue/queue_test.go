@@ -1,0 +1,160 @@
+package queue
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func open(t *testing.T, dir string) *Queue {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	q, err := Open(ctx, Options{DataDir: dir})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return q
+}
+
+func TestPublishDeduplicates(t *testing.T) {
+	q := open(t, t.TempDir())
+	defer q.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name, id string
+		wantDup  bool
+	}{
+		{"first delivery is stored", "src/1", false},
+		{"vendor retry of the same id is a duplicate", "src/1", true},
+		{"another id is stored", "src/2", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dup, err := q.Publish(ctx, EventsSubject+".src", tc.id, nats.Header{"K": {"v"}}, []byte(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dup != tc.wantDup {
+				t.Fatalf("duplicate = %v, want %v", dup, tc.wantDup)
+			}
+		})
+	}
+	info, err := q.StreamInfo(ctx, EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Fatalf("stored %d messages, want 2", info.State.Msgs)
+	}
+}
+
+// An unacknowledged message survives a restart of the embedded server on the
+// same data directory and is delivered to the next consumer.
+func TestUnackedMessageSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	q := open(t, dir)
+	ctx := context.Background()
+	if _, err := q.Publish(ctx, JobsSubject+".http", "job-1", nil, []byte("payload")); err != nil {
+		t.Fatal(err)
+	}
+	// Take the message and drop it without acknowledging, as a crash would.
+	cctx, cancel := context.WithCancel(ctx)
+	got := make(chan string, 1)
+	go func() {
+		_ = q.Consume(cctx, ConsumerOptions{Stream: JobsStream, Durable: "t", Filter: JobsSubject + ".http", AckWait: time.Second}, func(_ context.Context, m jetstream.Msg) {
+			got <- string(m.Data())
+		})
+	}()
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("first delivery never came")
+	}
+	cancel()
+	q.Close()
+
+	q = open(t, dir)
+	defer q.Close()
+	cctx, cancel = context.WithCancel(ctx)
+	defer cancel()
+	var acked atomic.Bool
+	go func() {
+		_ = q.Consume(cctx, ConsumerOptions{Stream: JobsStream, Durable: "t", Filter: JobsSubject + ".http", AckWait: time.Second}, func(_ context.Context, m jetstream.Msg) {
+			if err := m.DoubleAck(context.Background()); err == nil {
+				acked.Store(true)
+			}
+			got <- string(m.Data())
+		})
+	}()
+	select {
+	case d := <-got:
+		if d != "payload" {
+			t.Fatalf("got %q after restart", d)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("message lost across restart")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !acked.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	info, err := q.StreamInfo(ctx, JobsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 0 {
+		t.Fatalf("work queue holds %d messages after ack, want 0", info.State.Msgs)
+	}
+}
+
+// NakWithDelay redelivers no sooner than asked, and the metadata counts
+// the attempts the retry loop reads.
+func TestNakWithDelayRedelivers(t *testing.T) {
+	q := open(t, t.TempDir())
+	defer q.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := q.Publish(ctx, JobsSubject+".slack", "j", nil, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	type delivery struct {
+		n  uint64
+		at time.Time
+	}
+	got := make(chan delivery, 4)
+	go func() {
+		_ = q.Consume(ctx, ConsumerOptions{Stream: JobsStream, Durable: "s", Filter: JobsSubject + ".slack", AckWait: 10 * time.Second}, func(_ context.Context, m jetstream.Msg) {
+			md, err := m.Metadata()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got <- delivery{md.NumDelivered, time.Now()}
+			if md.NumDelivered == 1 {
+				_ = m.NakWithDelay(300 * time.Millisecond)
+				return
+			}
+			_ = m.Ack()
+		})
+	}()
+	var ds []delivery
+	for len(ds) < 2 {
+		select {
+		case d := <-got:
+			ds = append(ds, d)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("got %d deliveries, want 2", len(ds))
+		}
+	}
+	if ds[0].n != 1 || ds[1].n != 2 {
+		t.Fatalf("delivery counts %d, %d; want 1, 2", ds[0].n, ds[1].n)
+	}
+	if gap := ds[1].at.Sub(ds[0].at); gap < 300*time.Millisecond {
+		t.Fatalf("redelivered after %s, asked for 300ms", gap)
+	}
+}
