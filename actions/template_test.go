@@ -1,0 +1,196 @@
+package actions
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/event"
+)
+
+func testEnv() map[string]any {
+	ev := &event.Event{
+		Source: "productlift",
+		Vendor: "productlift",
+		Event:  "vote.created",
+		ID:     "d-1",
+		Time:   time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+		Data: map[string]any{
+			"post": map[string]any{"id": float64(99), "title": "Dark <mode> & more"},
+			"vote": map[string]any{"voter": map[string]any{"name": "<!channel> Eve", "email": "eve@example.com"}},
+			"tags": []any{"ui", "mobile"},
+			"nil":  nil,
+			"when": "2024-01-02T03:04:05Z",
+		},
+		Headers: map[string]string{"user-agent": "ProductLift"},
+	}
+	return ev.Env()
+}
+
+func TestTemplateEscaping(t *testing.T) {
+	env := testEnv()
+	tests := []struct {
+		name string
+		text string
+		esc  Escaper
+		want string
+	}{
+		{"plain value", "{{ .event }}", SlackEscape, "vote.created"},
+		{"inserted value escaped", "{{ .data.vote.voter.name }}", SlackEscape, "&lt;!channel&gt; Eve"},
+		{"literal text not escaped", "<https://example.com|site> *{{ .data.post.title }}* & co", SlackEscape,
+			"<https://example.com|site> *Dark &lt;mode&gt; &amp; more* & co"},
+		{"no escaper", "{{ .data.post.title }}", nil, "Dark <mode> & more"},
+		{"missing key renders empty", "[{{ .data.nope }}]", SlackEscape, "[]"},
+		{"missing nested renders empty", "[{{ .data.nope.deeper.name }}]", nil, "[]"},
+		{"nil value renders empty", "[{{ .data.nil }}]", nil, "[]"},
+		{"number", "{{ .data.post.id }}", nil, "99"},
+		{"time is RFC 3339", "{{ .time }}", nil, "2024-05-06T07:08:09Z"},
+		{"list is JSON", "{{ .data.tags }}", nil, `["ui","mobile"]`},
+		{"escaped after pipeline", `{{ .data.post.title | upper }}`, SlackEscape, "DARK &lt;MODE&gt; &amp; MORE"},
+		{"function output escaped too", `{{ json .data.post.title }}`, SlackEscape, `"Dark \u003cmode\u003e \u0026 more"`},
+		{"inside if", `{{ if .data.post }}{{ .data.post.title }}{{ end }}`, SlackEscape, "Dark &lt;mode&gt; &amp; more"},
+		{"inside else", `{{ if .data.nope }}x{{ else }}{{ .data.vote.voter.name }}{{ end }}`, SlackEscape, "&lt;!channel&gt; Eve"},
+		{"inside range", `{{ range .data.tags }}<{{ . }}>{{ end }}`, SlackEscape, "<ui><mobile>"},
+		{"inside with", `{{ with .data.vote.voter }}{{ .name }}{{ end }}`, SlackEscape, "&lt;!channel&gt; Eve"},
+		{"variable declaration prints nothing", `{{ $t := .data.post.title }}{{ $t }}`, SlackEscape, "Dark &lt;mode&gt; &amp; more"},
+		{"defined template escaped", `{{ define "t" }}{{ .name }}{{ end }}{{ template "t" .data.vote.voter }}`, SlackEscape, "&lt;!channel&gt; Eve"},
+		{"default on missing", `{{ .data.nope | default "n/a" }}`, nil, "n/a"},
+		{"default on empty string", `{{ "" | default "n/a" }}`, nil, "n/a"},
+		{"default keeps value", `{{ .event | default "n/a" }}`, nil, "vote.created"},
+		{"lower trim", `{{ "  ABC " | trim | lower }}`, nil, "abc"},
+		{"truncate", `{{ truncate 5 "abcdefgh" }}`, nil, "abcd…"},
+		{"truncate short", `{{ truncate 5 "abc" }}`, nil, "abc"},
+		{"truncate runes", `{{ truncate 3 "ééééé" }}`, nil, "éé…"},
+		{"join", `{{ join ", " .data.tags }}`, nil, "ui, mobile"},
+		{"join missing", `[{{ join ", " .data.nope }}]`, nil, "[]"},
+		{"date from time", `{{ date "2006-01-02" .time }}`, nil, "2024-05-06"},
+		{"date from string", `{{ date "Jan 2 2006 15:04" .data.when }}`, nil, "Jan 2 2024 03:04"},
+		{"header value", "a{{ .data.vote.voter.email }}", HeaderValue, "aeve@example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := NewTemplate(tc.name, tc.text, tc.esc)
+			if err != nil {
+				t.Fatalf("NewTemplate: %v", err)
+			}
+			got, err := tmpl.Execute(env)
+			if err != nil {
+				t.Fatalf("Execute: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTemplateErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		text      string
+		parseErr  bool
+		wantInErr string
+	}{
+		{"syntax error", "{{ .data.x ", true, "parse template"},
+		{"unknown function", "{{ nope .data }}", true, "nope"},
+		{"join of a map fails at run time", "{{ join \",\" .data.post }}", false, "not a list"},
+		{"bad date fails at run time", `{{ date "2006" "yesterday" }}`, false, "date"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tmpl, err := NewTemplate(tc.name, tc.text, nil)
+			if tc.parseErr {
+				if err == nil || !strings.Contains(err.Error(), tc.wantInErr) {
+					t.Fatalf("NewTemplate error = %v, want one containing %q", err, tc.wantInErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewTemplate: %v", err)
+			}
+			_, err = tmpl.Execute(testEnv())
+			if err == nil || !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Fatalf("Execute error = %v, want one containing %q", err, tc.wantInErr)
+			}
+		})
+	}
+}
+
+func TestSlackEscape(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"plain @channel *bold*", "plain @channel *bold*"},
+		{"<!channel>", "&lt;!channel&gt;"},
+		{"<https://evil|click>", "&lt;https://evil|click&gt;"},
+		{"a & b", "a &amp; b"},
+		{"&amp;", "&amp;amp;"},
+		{"é<é", "é&lt;é"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := SlackEscape(tc.in); got != tc.want {
+				t.Errorf("SlackEscape(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHeaderValue(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"clean", "New vote on Dark mode", "New vote on Dark mode"},
+		{"CRLF injection", "Eve\r\nBcc: evil@example.com", "EveBcc: evil@example.com"},
+		{"bare LF", "a\nb", "ab"},
+		{"NUL and DEL", "a\x00b\x7fc", "abc"},
+		{"tab becomes space", "a\tb", "a b"},
+		{"C1 control", "a\u0085b", "ab"},
+		{"line separator", "a\u2028b", "ab"},
+		{"invalid UTF-8", "a\xffb", "a\uFFFDb"},
+		{"unicode kept", "héllo ✓", "héllo ✓"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := HeaderValue(tc.in); got != tc.want {
+				t.Errorf("HeaderValue(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTemplateConcurrentUse(t *testing.T) {
+	tmpl := MustTemplate("c", "{{ .data.vote.voter.name }} voted for *{{ .data.post.title }}*", SlackEscape)
+	env := testEnv()
+	want := "&lt;!channel&gt; Eve voted for *Dark &lt;mode&gt; &amp; more*"
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 100 {
+				got, err := tmpl.Execute(env)
+				if err == nil && got != want {
+					err = fmt.Errorf("got %q, want %q", got, want)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTemplate(b *testing.B) {
+	tmpl := MustTemplate("bench", "{{ .data.vote.voter.name }} voted for *{{ .data.post.title }}* ({{ .event }})", SlackEscape)
+	env := testEnv()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tmpl.Execute(env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
