@@ -1,0 +1,245 @@
+// Package slack posts a templated message to Slack, through the Web API
+// (chat.postMessage with a bot token) or an incoming webhook URL.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/switchyard/switchyard/actions"
+	"github.com/switchyard/switchyard/event"
+	"github.com/switchyard/switchyard/secret"
+)
+
+// Kind is the action kind this package implements.
+const Kind = "slack"
+
+// Timeout bounds one request to Slack.
+const Timeout = 10 * time.Second
+
+// Config is the workspace-wide Slack connection: exactly one of Token (a
+// bot token for chat.postMessage) or WebhookURL (an incoming webhook).
+type Config struct {
+	Token      secret.Secret
+	WebhookURL secret.Secret
+	// APIURL overrides https://slack.com/api/ (proxies, tests). Token only.
+	APIURL string
+}
+
+// Spec is one rule's message. Every field is a template. Values inserted in
+// Text are escaped for Slack (&, <, >); the author's own text keeps its
+// formatting (*bold*, <https://x|links>, <!here>).
+type Spec struct {
+	Channel   string
+	Text      string
+	Username  string
+	IconEmoji string
+}
+
+// Action posts one message per Do. It is safe for concurrent use.
+type Action struct {
+	client     *slack.Client // token mode
+	webhookURL secret.Secret // webhook mode
+	httpClient *http.Client
+
+	channel, text, username, iconEmoji *actions.Template
+}
+
+var _ actions.Action = (*Action)(nil)
+
+// New checks cfg and spec and builds the client and templates.
+func New(cfg Config, spec Spec) (*Action, error) {
+	if cfg.Token.IsZero() == cfg.WebhookURL.IsZero() {
+		return nil, errors.New("slack: exactly one of token and webhook_url must be set")
+	}
+	if strings.TrimSpace(spec.Text) == "" {
+		return nil, errors.New("slack: text is required")
+	}
+	a := &Action{httpClient: &http.Client{Timeout: Timeout}}
+	var err error
+	if a.text, err = actions.NewTemplate("text", spec.Text, actions.SlackEscape); err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+	if a.channel, err = actions.NewTemplate("channel", spec.Channel, nil); err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+	if a.username, err = actions.NewTemplate("username", spec.Username, nil); err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+	if a.iconEmoji, err = actions.NewTemplate("icon_emoji", spec.IconEmoji, nil); err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+
+	if !cfg.WebhookURL.IsZero() {
+		if cfg.APIURL != "" {
+			return nil, errors.New("slack: api_url applies to token only, not webhook_url")
+		}
+		u, err := url.Parse(cfg.WebhookURL.Reveal())
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			// Never echo the URL: it is the credential.
+			return nil, errors.New("slack: webhook_url is not an http(s) URL")
+		}
+		a.webhookURL = cfg.WebhookURL
+		return a, nil
+	}
+
+	if strings.TrimSpace(spec.Channel) == "" {
+		return nil, errors.New("slack: channel is required with a token")
+	}
+	opts := []slack.Option{slack.OptionHTTPClient(a.httpClient)}
+	if cfg.APIURL != "" {
+		u, err := url.Parse(cfg.APIURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("slack: api_url %q is not an http(s) URL", cfg.APIURL)
+		}
+		api := cfg.APIURL
+		if !strings.HasSuffix(api, "/") {
+			api += "/"
+		}
+		opts = append(opts, slack.OptionAPIURL(api))
+	}
+	a.client = slack.New(cfg.Token.Reveal(), opts...)
+	return a, nil
+}
+
+// Kind returns "slack".
+func (a *Action) Kind() string { return Kind }
+
+type message struct {
+	channel, text, username, iconEmoji string
+}
+
+func (a *Action) render(ev *event.Event) (message, error) {
+	env := ev.Env()
+	var m message
+	var err error
+	if m.text, err = a.text.Execute(env); err != nil {
+		return m, err
+	}
+	if m.channel, err = a.channel.Execute(env); err != nil {
+		return m, err
+	}
+	if m.username, err = a.username.Execute(env); err != nil {
+		return m, err
+	}
+	if m.iconEmoji, err = a.iconEmoji.Execute(env); err != nil {
+		return m, err
+	}
+	m.channel = strings.TrimSpace(m.channel)
+	if strings.TrimSpace(m.text) == "" {
+		return m, errors.New("rendered text is empty")
+	}
+	if a.client != nil && m.channel == "" {
+		return m, errors.New("rendered channel is empty")
+	}
+	return m, nil
+}
+
+// Render returns the channel and text Do would post. A webhook URL shows as
+// <secret>; the token never appears.
+func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
+	m, err := a.render(ev)
+	if err != nil {
+		return actions.Rendered{}, fmt.Errorf("slack: %w", err)
+	}
+	r := actions.Rendered{Kind: Kind, Target: m.channel, Fields: map[string]string{"text": m.text}}
+	if m.channel != "" {
+		r.Fields["channel"] = m.channel
+	}
+	if m.username != "" {
+		r.Fields["username"] = m.username
+	}
+	if m.iconEmoji != "" {
+		r.Fields["icon_emoji"] = m.iconEmoji
+	}
+	if a.client == nil {
+		r.Fields["webhook_url"] = a.webhookURL.String()
+		if r.Target == "" {
+			r.Target = "webhook " + a.webhookURL.String()
+		}
+	}
+	return r, nil
+}
+
+// Do posts the message once. Rate limits carry Slack's Retry-After;
+// errors no retry can fix (unknown channel, bad token, too long) are
+// permanent.
+func (a *Action) Do(ctx context.Context, ev *event.Event) error {
+	m, err := a.render(ev)
+	if err != nil {
+		return actions.Permanent(fmt.Errorf("slack: %w", err))
+	}
+	if a.client == nil {
+		msg := &slack.WebhookMessage{Channel: m.channel, Text: m.text, Username: m.username, IconEmoji: m.iconEmoji}
+		err = slack.PostWebhookCustomHTTPContext(ctx, a.webhookURL.Reveal(), a.httpClient, msg)
+		if err != nil {
+			return classify(fmt.Errorf("slack: post to webhook: %w", redactURL(err)))
+		}
+		return nil
+	}
+	opts := []slack.MsgOption{slack.MsgOptionText(m.text, false)}
+	if m.username != "" {
+		opts = append(opts, slack.MsgOptionUsername(m.username))
+	}
+	if m.iconEmoji != "" {
+		opts = append(opts, slack.MsgOptionIconEmoji(m.iconEmoji))
+	}
+	if _, _, err := a.client.PostMessageContext(ctx, m.channel, opts...); err != nil {
+		return classify(fmt.Errorf("slack: chat.postMessage to %s: %w", m.channel, err))
+	}
+	return nil
+}
+
+// transientAPIError reports whether a Slack Web API error code describes a
+// passing condition on Slack's side. Every other code (channel_not_found,
+// invalid_auth, not_in_channel, is_archived, msg_too_long, no_text, ...) is
+// an answer about the request itself, which a retry would only repeat.
+func transientAPIError(code string) bool {
+	switch code {
+	case "internal_error", "fatal_error", "service_unavailable", "request_timeout",
+		"ratelimited", "rate_limited", "team_added_to_org":
+		return true
+	}
+	return false
+}
+
+// classify maps slack-go's errors onto the retry loop's vocabulary.
+func classify(err error) error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return actions.RetryAfter(err, actions.CapRetryAfter(rl.RetryAfter))
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		if actions.RetryableStatus(sc.Code) {
+			return err
+		}
+		return actions.Permanent(err)
+	}
+	var api slack.SlackErrorResponse
+	if errors.As(err, &api) {
+		if transientAPIError(api.Err) {
+			return err
+		}
+		return actions.Permanent(err)
+	}
+	// Network errors, timeouts, a garbled response: worth another try.
+	return err
+}
+
+// redactURL removes the webhook URL, which is the credential, from a
+// transport error.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s %s: %w", ue.Op, secret.Redacted, ue.Err)
+	}
+	return err
+}
