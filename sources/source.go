@@ -35,8 +35,10 @@ type Source interface {
 	// Envelope is the cheap check on the ack path: the verified body is
 	// well-formed JSON with its vendor's envelope. It returns the delivery id
 	// (the vendor's, or a hash of the verified bytes where it has none) and
-	// the event name, or an error wrapping ErrMalformed.
-	Envelope(body []byte) (Envelope, error)
+	// the event name, or an error wrapping ErrMalformed. header is the
+	// request's header: some kinds (github, standard-webhooks) carry the id
+	// and event name there.
+	Envelope(header http.Header, body []byte) (Envelope, error)
 	// Normalize decodes a verified body into the normalized event. It runs
 	// after the 202, off the ack path. header holds the stored request
 	// headers (lower-cased names).

@@ -1,0 +1,39 @@
+package sources
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// GitHub: X-Hub-Signature-256 is "sha256=" and the hex HMAC-SHA256 of the
+// raw body. The delivery id and event name are headers (X-GitHub-Delivery,
+// X-GitHub-Event); where a GitHub-compatible sender omits them, the id is a
+// hash of the body and the event "webhook". The body is the event object
+// itself, so data is the whole body.
+func setupGitHub(s *source, cfg Config) error {
+	secret, err := requireSecret(cfg)
+	if err != nil {
+		return err
+	}
+	if err := noSignature(cfg); err != nil {
+		return err
+	}
+	spec, err := newHMACSpec(Signature{Header: "X-Hub-Signature-256", Algorithm: "sha256", Encoding: "hex", Prefix: "sha256="}, Signature{})
+	if err != nil {
+		return err
+	}
+	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, secret, body) }
+	s.sign = headerSigner(spec, secret)
+	s.envelope = func(get getter, _ map[string]json.RawMessage, body []byte) (Envelope, error) {
+		env := Envelope{ID: get("X-GitHub-Delivery"), Event: get("X-GitHub-Event")}
+		if env.ID == "" {
+			env.ID = bodyID(body)
+		}
+		if env.Event == "" {
+			env.Event = defaultEventName
+		}
+		return env, nil
+	}
+	s.wholeBody = true
+	return nil
+}

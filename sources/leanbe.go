@@ -1,0 +1,156 @@
+package sources
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Leanbe puts the signature in the body: {payload, event, triggeredAt,
+// signature}, signature = hex HMAC-SHA256 of JSON.stringify(payload).
+// The payload is verified over its raw bytes as sent, then over their
+// json.Compact form (a payload re-indented on the way); it is never
+// re-marshalled from Go values, whose key order, escaping (<>& and U+2028)
+// and number formatting differ from JavaScript's. event and triggeredAt are
+// not signed: they are untrusted labels. Leanbe sends no delivery id.
+func setupLeanbe(s *source, cfg Config) error {
+	secret, err := requireSecret(cfg)
+	if err != nil {
+		return err
+	}
+	if err := noSignature(cfg); err != nil {
+		return err
+	}
+	spec, err := newHMACSpec(Signature{Header: "Signature"}, Signature{})
+	if err != nil {
+		return err
+	}
+	s.verify = func(_ *http.Request, body []byte) error { return leanbeVerify(spec, secret, body) }
+	s.sign = func(body []byte, _ time.Time) (Signed, error) {
+		signed, err := leanbeSign(spec, secret, body)
+		if err != nil {
+			return Signed{}, err
+		}
+		return Signed{Body: signed, Header: http.Header{}}, nil
+	}
+	s.envelope = func(_ getter, top map[string]json.RawMessage, body []byte) (Envelope, error) {
+		ev, err := requireString(top, "event")
+		if err != nil {
+			return Envelope{}, err
+		}
+		p, ok := top["payload"]
+		if !ok {
+			return Envelope{}, fmt.Errorf("%w: missing \"payload\"", ErrMalformed)
+		}
+		if len(p) == 0 || p[0] != '{' {
+			return Envelope{}, fmt.Errorf("%w: \"payload\" is not an object", ErrMalformed)
+		}
+		return Envelope{ID: bodyID(body), Event: ev}, nil
+	}
+	s.dataKey = "payload"
+	s.timeOf = timeRFC3339("triggeredAt")
+	return nil
+}
+
+func leanbeVerify(spec hmacSpec, secret, body []byte) error {
+	top, err := decodeTop(body)
+	if err != nil {
+		return err // ErrMalformed: the signature lives in a body that is not JSON
+	}
+	payload, ok := top["payload"]
+	if !ok {
+		return fmt.Errorf("%w: no payload to verify", ErrUnauthorized)
+	}
+	if _, ok := top["signature"]; !ok {
+		return fmt.Errorf("%w: missing signature member", ErrUnauthorized)
+	}
+	sigHex, ok := optString(top, "signature")
+	if !ok {
+		return fmt.Errorf("%w: signature member is not a string", ErrUnauthorized)
+	}
+	sig, err := hex.DecodeString(sigHex)
+	if err != nil {
+		return fmt.Errorf("%w: signature member is not hex", ErrUnauthorized)
+	}
+	if macEqual(sig, spec.mac(secret, payload)) {
+		return nil
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, payload); err == nil && !bytes.Equal(compact.Bytes(), payload) {
+		if macEqual(sig, spec.mac(secret, compact.Bytes())) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: signature does not match the payload", ErrUnauthorized)
+}
+
+// leanbeSign rewrites every top-level signature member (or appends one)
+// with the HMAC of the payload's bytes exactly as they appear in body. It
+// edits bytes in place of decoding and re-encoding, so nothing else in the
+// body changes.
+func leanbeSign(spec hmacSpec, secret, body []byte) ([]byte, error) {
+	if _, err := decodeTop(body); err != nil {
+		return nil, err
+	}
+	type span struct{ start, end int64 }
+	var (
+		payload json.RawMessage
+		sigs    []span
+	)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if _, err := dec.Token(); err != nil { // the opening brace, checked by decodeTop
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		name, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		end := dec.InputOffset()
+		start := end - int64(len(raw))
+		if start < 0 || !bytes.Equal(body[start:end], raw) {
+			return nil, errors.New("leanbe: cannot locate a member's bytes")
+		}
+		switch name {
+		case "payload":
+			payload = raw
+		case "signature":
+			sigs = append(sigs, span{start, end})
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	closing := dec.InputOffset() - 1
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: data after the object", ErrMalformed)
+	}
+	if payload == nil {
+		return nil, fmt.Errorf("%w: missing \"payload\"", ErrMalformed)
+	}
+	sig := `"` + spec.encode(spec.mac(secret, payload)) + `"`
+	out := make([]byte, 0, len(body)+len(sig)+16)
+	if len(sigs) == 0 {
+		out = append(out, body[:closing]...)
+		out = append(out, `,"signature":`...)
+		out = append(out, sig...)
+		return append(out, body[closing:]...), nil
+	}
+	var at int64
+	for _, sp := range sigs {
+		out = append(out, body[at:sp.start]...)
+		out = append(out, sig...)
+		at = sp.end
+	}
+	return append(out, body[at:]...), nil
+}

@@ -1,0 +1,278 @@
+package sources
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/event"
+)
+
+// Vendor and generic kinds, the values of Config.Vendor.
+const (
+	VendorSleekplan      = "sleekplan"
+	VendorUserback       = "userback"
+	VendorProductLift    = "productlift"
+	VendorLeanbe         = "leanbe"
+	KindHMAC             = "hmac"
+	KindGitHub           = "github"
+	KindStandardWebhooks = "standard-webhooks"
+	KindStripe           = "stripe"
+	defaultTolerance     = 5 * time.Minute
+	defaultEventName     = "webhook"
+	bodyIDHexChars       = 32
+)
+
+// Vendors returns the known values of Config.Vendor: the four first-class
+// vendors, then the generic kinds.
+func Vendors() []string {
+	return []string{
+		VendorSleekplan, VendorUserback, VendorProductLift, VendorLeanbe,
+		KindHMAC, KindGitHub, KindStandardWebhooks, KindStripe,
+	}
+}
+
+// getter reads one header by name: the request's http.Header on the ack
+// path, the stored lower-cased map in Normalize.
+type getter func(name string) string
+
+// source is the one Source implementation; each vendor's setup function
+// fills in the parts that differ.
+type source struct {
+	name    string
+	vendor  string
+	keyHash []byte // sha256 of cfg.Key; nil when the source has no key
+
+	// verify checks the vendor's signature (nil: key only).
+	verify func(r *http.Request, body []byte) error
+	// sign produces the header (and, for Leanbe, the body) verify accepts.
+	sign func(body []byte, now time.Time) (Signed, error)
+	// envelope extracts the id and event name from a decoded top level.
+	envelope func(get getter, top map[string]json.RawMessage, body []byte) (Envelope, error)
+	// timeOf reads when the vendor says the event happened (zero if unknown).
+	timeOf func(payload map[string]any, get getter) time.Time
+	// dataKey is the body member holding the vendor's event object.
+	dataKey string
+	// wholeBody makes the whole body the data when dataKey is absent
+	// (generic kinds whose bodies have no envelope, e.g. GitHub).
+	wholeBody bool
+}
+
+// New builds the Source described by cfg. now is the clock used for signed
+// timestamps (nil: time.Now).
+func New(cfg Config, now func() time.Time) (Source, error) {
+	s, err := newSource(cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func newSource(cfg Config, now func() time.Time) (*source, error) {
+	if now == nil {
+		now = time.Now
+	}
+	s := &source{name: cfg.Name, vendor: cfg.Vendor, dataKey: "data", timeOf: zeroTime}
+	if !cfg.Key.IsZero() {
+		h := sha256.Sum256([]byte(cfg.Key.Reveal()))
+		s.keyHash = h[:]
+	}
+	if cfg.Tolerance < 0 {
+		return nil, fmt.Errorf("source %q: negative tolerance %s", cfg.Name, cfg.Tolerance)
+	}
+	var err error
+	switch cfg.Vendor {
+	case VendorSleekplan:
+		err = setupSleekplan(s, cfg)
+	case VendorUserback:
+		err = setupUserback(s, cfg)
+	case VendorProductLift:
+		err = setupProductLift(s, cfg)
+	case VendorLeanbe:
+		err = setupLeanbe(s, cfg)
+	case KindHMAC:
+		err = setupHMAC(s, cfg)
+	case KindGitHub:
+		err = setupGitHub(s, cfg)
+	case KindStandardWebhooks:
+		err = setupStandardWebhooks(s, cfg, now)
+	case KindStripe:
+		err = setupStripe(s, cfg, now)
+	default:
+		return nil, fmt.Errorf("source %q: unknown vendor %q (known: %s)",
+			cfg.Name, cfg.Vendor, strings.Join(Vendors(), ", "))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("source %q (vendor %s): %w", cfg.Name, cfg.Vendor, err)
+	}
+	return s, nil
+}
+
+func (s *source) Name() string   { return s.name }
+func (s *source) Vendor() string { return s.vendor }
+
+// Verify checks ?key= when the source has one, then the vendor's signature.
+func (s *source) Verify(r *http.Request, body []byte) error {
+	if r == nil {
+		return fmt.Errorf("%w: no request", ErrUnauthorized)
+	}
+	if s.keyHash != nil {
+		if err := s.checkKey(r); err != nil {
+			return err
+		}
+	}
+	if s.verify != nil {
+		return s.verify(r, body)
+	}
+	return nil
+}
+
+// checkKey requires exactly one ?key= equal to the configured key. Both
+// sides are hashed first so that the comparison is constant-time and does
+// not reveal the key's length.
+func (s *source) checkKey(r *http.Request) error {
+	if r.URL == nil {
+		return fmt.Errorf("%w: no URL", ErrUnauthorized)
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return fmt.Errorf("%w: malformed query string", ErrUnauthorized)
+	}
+	vs := q["key"]
+	switch len(vs) {
+	case 0:
+		return fmt.Errorf("%w: missing ?key=", ErrUnauthorized)
+	case 1:
+	default:
+		return fmt.Errorf("%w: ?key= given %d times", ErrUnauthorized, len(vs))
+	}
+	got := sha256.Sum256([]byte(vs[0]))
+	if subtle.ConstantTimeCompare(got[:], s.keyHash) != 1 {
+		return fmt.Errorf("%w: wrong ?key=", ErrUnauthorized)
+	}
+	return nil
+}
+
+// Envelope decodes only the top level of the body (values stay raw) and
+// reads the id and event name.
+func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
+	top, err := decodeTop(body)
+	if err != nil {
+		return Envelope{}, err
+	}
+	return s.envelope(header.Get, top, body)
+}
+
+// Normalize decodes the verified body into the normalized event. The id and
+// event name come from the same code as Envelope, so both always agree.
+func (s *source) Normalize(body []byte, header map[string]string) (event.Event, error) {
+	get := func(name string) string { return header[strings.ToLower(name)] }
+	top, err := decodeTop(body)
+	if err != nil {
+		return event.Event{}, err
+	}
+	env, err := s.envelope(get, top, body)
+	if err != nil {
+		return event.Event{}, err
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return event.Event{
+		Source:  s.name,
+		Vendor:  s.vendor,
+		Event:   env.Event,
+		ID:      env.ID,
+		Time:    s.timeOf(payload, get),
+		Data:    s.dataOf(payload),
+		Payload: payload,
+		Headers: header,
+	}, nil
+}
+
+// dataOf returns the vendor's event object: an object as is, anything else
+// under "value".
+func (s *source) dataOf(payload map[string]any) map[string]any {
+	v, ok := payload[s.dataKey]
+	if !ok {
+		if s.wholeBody {
+			return payload
+		}
+		return map[string]any{}
+	}
+	if m, ok := v.(map[string]any); ok {
+		return m
+	}
+	return map[string]any{"value": v}
+}
+
+// decodeTop checks that body is one JSON object and returns its members,
+// undecoded. Member names are matched exactly (encoding/json's struct
+// decoding would match them case-insensitively, and disagree with the map
+// Normalize builds); with duplicate names the last one wins, as in Normalize.
+func decodeTop(body []byte) (map[string]json.RawMessage, error) {
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	if i == len(body) || body[i] != '{' {
+		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return top, nil
+}
+
+// optString returns the member name if it is a JSON string.
+func optString(top map[string]json.RawMessage, name string) (string, bool) {
+	raw, ok := top[name]
+	if !ok || len(raw) == 0 || raw[0] != '"' {
+		return "", false
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// requireString returns the member name, which must be a non-empty string.
+func requireString(top map[string]json.RawMessage, name string) (string, error) {
+	if _, ok := top[name]; !ok {
+		return "", fmt.Errorf("%w: missing %q", ErrMalformed, name)
+	}
+	v, ok := optString(top, name)
+	if !ok {
+		return "", fmt.Errorf("%w: %q is not a string", ErrMalformed, name)
+	}
+	if v == "" {
+		return "", fmt.Errorf("%w: %q is empty", ErrMalformed, name)
+	}
+	return v, nil
+}
+
+// firstString returns the first of names that is a non-empty string member.
+func firstString(top map[string]json.RawMessage, names ...string) (string, bool) {
+	for _, n := range names {
+		if v, ok := optString(top, n); ok && v != "" {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// bodyID is the delivery id of vendors that send none: a hash of the
+// verified bytes, so that a retry of the same bytes deduplicates.
+func bodyID(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])[:bodyIDHexChars]
+}

@@ -1,0 +1,199 @@
+package sources
+
+import (
+	"crypto/hmac"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Standard Webhooks (standardwebhooks.com): webhook-id, webhook-timestamp
+// (Unix seconds) and webhook-signature, a space-separated list of
+// "v1,<base64 HMAC-SHA256 of id.timestamp.body>". The secret is base64,
+// optionally prefixed with whsec_. The event name is the body's type.
+func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
+	if cfg.Secret.IsZero() {
+		return errors.New("secret is required")
+	}
+	if err := noSignature(cfg); err != nil {
+		return err
+	}
+	secret, err := standardWebhooksSecret(cfg.Secret.Reveal())
+	if err != nil {
+		return err
+	}
+	spec, err := newHMACSpec(Signature{Header: "Webhook-Signature", Algorithm: "sha256", Encoding: "base64"}, Signature{})
+	if err != nil {
+		return err
+	}
+	tol := tolerance(cfg)
+	s.verify = func(r *http.Request, body []byte) error {
+		id, err := singleHeader(r.Header, "Webhook-Id")
+		if err != nil {
+			return err
+		}
+		ts, err := singleHeader(r.Header, "Webhook-Timestamp")
+		if err != nil {
+			return err
+		}
+		sigs, err := singleHeader(r.Header, "Webhook-Signature")
+		if err != nil {
+			return err
+		}
+		if err := checkTimestamp(ts, now(), tol); err != nil {
+			return err
+		}
+		want := spec.mac(secret, []byte(id), []byte("."), []byte(ts), []byte("."), body)
+		for _, f := range strings.Fields(sigs) {
+			ver, sig, ok := strings.Cut(f, ",")
+			if !ok || ver != "v1" {
+				continue
+			}
+			got, err := base64.StdEncoding.DecodeString(sig)
+			if err == nil && macEqual(got, want) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: no v1 signature in webhook-signature matches", ErrUnauthorized)
+	}
+	s.sign = func(body []byte, at time.Time) (Signed, error) {
+		id := "msg_" + bodyID(body)
+		ts := strconv.FormatInt(at.Unix(), 10)
+		mac := spec.mac(secret, []byte(id), []byte("."), []byte(ts), []byte("."), body)
+		h := http.Header{}
+		h.Set("Webhook-Id", id)
+		h.Set("Webhook-Timestamp", ts)
+		h.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac))
+		return Signed{Body: body, Header: h}, nil
+	}
+	s.envelope = func(get getter, top map[string]json.RawMessage, _ []byte) (Envelope, error) {
+		id := get("Webhook-Id")
+		if id == "" {
+			return Envelope{}, fmt.Errorf("%w: missing webhook-id", ErrMalformed)
+		}
+		ev, ok := optString(top, "type")
+		if !ok || ev == "" {
+			ev = defaultEventName
+		}
+		return Envelope{ID: id, Event: ev}, nil
+	}
+	s.timeOf = timeHeaderUnix("Webhook-Timestamp")
+	return nil
+}
+
+// standardWebhooksSecret decodes a Standard Webhooks secret: base64, with
+// an optional whsec_ prefix.
+func standardWebhooksSecret(s string) ([]byte, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+	if err != nil || len(b) == 0 {
+		return nil, errors.New("secret: a standard-webhooks secret is base64, optionally prefixed with whsec_")
+	}
+	return b, nil
+}
+
+// Stripe: Stripe-Signature is "t=<unix>,v1=<hex>[,v1=...]" (other schemes
+// ignored), v1 = hex HMAC-SHA256 of "t.body" keyed with the whole secret
+// string (whsec_... included). Body {id, type, created, data}.
+func setupStripe(s *source, cfg Config, now func() time.Time) error {
+	secret, err := requireSecret(cfg)
+	if err != nil {
+		return err
+	}
+	if err := noSignature(cfg); err != nil {
+		return err
+	}
+	spec, err := newHMACSpec(Signature{Header: "Stripe-Signature", Algorithm: "sha256", Encoding: "hex"}, Signature{})
+	if err != nil {
+		return err
+	}
+	tol := tolerance(cfg)
+	s.verify = func(r *http.Request, body []byte) error {
+		v, err := singleHeader(r.Header, "Stripe-Signature")
+		if err != nil {
+			return err
+		}
+		var ts string
+		var sigs []string
+		for item := range strings.SplitSeq(v, ",") {
+			k, val, _ := strings.Cut(strings.TrimSpace(item), "=")
+			switch k {
+			case "t":
+				if ts != "" {
+					return fmt.Errorf("%w: Stripe-Signature has several timestamps", ErrUnauthorized)
+				}
+				ts = val
+			case "v1":
+				sigs = append(sigs, val)
+			}
+		}
+		if ts == "" {
+			return fmt.Errorf("%w: Stripe-Signature has no timestamp", ErrUnauthorized)
+		}
+		if len(sigs) == 0 {
+			return fmt.Errorf("%w: Stripe-Signature has no v1 signature", ErrUnauthorized)
+		}
+		if err := checkTimestamp(ts, now(), tol); err != nil {
+			return err
+		}
+		want := spec.mac(secret, []byte(ts), []byte("."), body)
+		for _, sig := range sigs {
+			got, err := hex.DecodeString(sig)
+			if err == nil && macEqual(got, want) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: no v1 signature in Stripe-Signature matches", ErrUnauthorized)
+	}
+	s.sign = func(body []byte, at time.Time) (Signed, error) {
+		ts := strconv.FormatInt(at.Unix(), 10)
+		h := http.Header{}
+		h.Set("Stripe-Signature", "t="+ts+",v1="+hex.EncodeToString(spec.mac(secret, []byte(ts), []byte("."), body)))
+		return Signed{Body: body, Header: h}, nil
+	}
+	s.envelope = func(_ getter, top map[string]json.RawMessage, _ []byte) (Envelope, error) {
+		id, err := requireString(top, "id")
+		if err != nil {
+			return Envelope{}, err
+		}
+		ev, err := requireString(top, "type")
+		if err != nil {
+			return Envelope{}, err
+		}
+		return Envelope{ID: id, Event: ev}, nil
+	}
+	s.timeOf = timeUnix("created", 1)
+	return nil
+}
+
+func tolerance(cfg Config) time.Duration {
+	if cfg.Tolerance > 0 {
+		return cfg.Tolerance
+	}
+	return defaultTolerance
+}
+
+// checkTimestamp refuses a signed Unix timestamp further than tol from now,
+// in either direction: stale ones are replays, future ones pre-signed.
+func checkTimestamp(ts string, now time.Time, tol time.Duration) error {
+	n, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: timestamp is not an integer", ErrUnauthorized)
+	}
+	d := now.Sub(time.Unix(n, 0))
+	switch {
+	case d > tol:
+		return fmt.Errorf("%w: timestamp %s older than the %s tolerance", ErrUnauthorized, d.Round(time.Second), tol)
+	case d < -tol:
+		return fmt.Errorf("%w: timestamp %s in the future, beyond the %s tolerance", ErrUnauthorized, (-d).Round(time.Second), tol)
+	}
+	return nil
+}
+
+// macEqual compares MACs in constant time.
+func macEqual(a, b []byte) bool { return hmac.Equal(a, b) }
