@@ -65,7 +65,8 @@ type source struct {
 }
 
 // New builds the Source described by cfg. now is the clock used for signed
-// timestamps (nil: time.Now).
+// timestamps (nil: time.Now). Errors do not repeat the source's name: the
+// caller, which knows where the source was defined, adds it.
 func New(cfg Config, now func() time.Time) (Source, error) {
 	s, err := newSource(cfg, now)
 	if err != nil {
@@ -84,7 +85,7 @@ func newSource(cfg Config, now func() time.Time) (*source, error) {
 		s.keyHash = h[:]
 	}
 	if cfg.Tolerance < 0 {
-		return nil, fmt.Errorf("source %q: negative tolerance %s", cfg.Name, cfg.Tolerance)
+		return nil, fmt.Errorf("negative tolerance %s", cfg.Tolerance)
 	}
 	var err error
 	switch cfg.Vendor {
@@ -105,11 +106,10 @@ func newSource(cfg Config, now func() time.Time) (*source, error) {
 	case KindStripe:
 		err = setupStripe(s, cfg, now)
 	default:
-		return nil, fmt.Errorf("source %q: unknown vendor %q (known: %s)",
-			cfg.Name, cfg.Vendor, strings.Join(Vendors(), ", "))
+		return nil, fmt.Errorf("unknown vendor %q (known: %s)", cfg.Vendor, strings.Join(Vendors(), ", "))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("source %q (vendor %s): %w", cfg.Name, cfg.Vendor, err)
+		return nil, fmt.Errorf("%s: %w", cfg.Vendor, err)
 	}
 	return s, nil
 }
