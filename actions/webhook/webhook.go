@@ -1,0 +1,396 @@
+// Package webhook implements the "http" action: one templated HTTP request
+// to a receiver whose scheme and host are written literally in the rules
+// file.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchyard/switchyard/actions"
+	"github.com/switchyard/switchyard/event"
+)
+
+// Kind is the action kind this package implements.
+const Kind = "http"
+
+// DefaultTimeout bounds one request when the spec gives no timeout.
+const DefaultTimeout = 10 * time.Second
+
+// MaxErrorBody is how much of a failed response is read; a part of it goes
+// into the error message.
+const MaxErrorBody = 64 << 10
+
+// errorSnippet is how many bytes of a failed response the error quotes.
+const errorSnippet = 512
+
+// maxRedirects bounds same-host redirects.
+const maxRedirects = 5
+
+// Spec is one rule's request.
+type Spec struct {
+	// Method defaults to POST.
+	Method string
+	// URL is a template whose scheme and host[:port] must be literal.
+	// Values inserted anywhere in it are percent-encoded as one path
+	// segment or query value (a "/" inserted from data becomes %2F).
+	URL string
+	// Headers' values are templates; inserted values lose CR, LF and
+	// other control characters.
+	Headers map[string]string
+	// JSON is the YAML-decoded body: every string in it is a template whose
+	// output becomes a JSON string; object keys are literal. The body is
+	// written by encoding/json. Content-Type defaults to application/json.
+	JSON any
+	// Body is a raw template, inserted values unescaped. Exclusive with JSON.
+	Body string
+	// Timeout bounds one attempt; 0 means DefaultTimeout.
+	Timeout time.Duration
+}
+
+type header struct {
+	name  string // canonical
+	value *actions.Template
+}
+
+// Action sends one request per Do. It is safe for concurrent use.
+type Action struct {
+	method  string
+	url     *actions.Template
+	scheme  string // literal, lower case
+	host    string // literal host[:port], lower case
+	headers []header
+	json    jsonNode
+	body    *actions.Template
+	timeout time.Duration
+	client  *http.Client
+	now     func() time.Time
+}
+
+var _ actions.Action = (*Action)(nil)
+
+// New checks spec and builds its templates. A nil client gets a default one;
+// either way redirects to another host (or from https to http) are not
+// followed and come back as a permanent 3xx.
+func New(spec Spec, client *http.Client) (*Action, error) {
+	a := &Action{timeout: spec.Timeout, now: time.Now}
+	if a.timeout < 0 {
+		return nil, fmt.Errorf("http: negative timeout %s", spec.Timeout)
+	}
+	if a.timeout == 0 {
+		a.timeout = DefaultTimeout
+	}
+
+	a.method = strings.ToUpper(strings.TrimSpace(spec.Method))
+	if a.method == "" {
+		a.method = http.MethodPost
+	}
+	if !isToken(a.method) {
+		return nil, fmt.Errorf("http: invalid method %q", spec.Method)
+	}
+
+	scheme, host, err := literalOrigin(spec.URL)
+	if err != nil {
+		return nil, fmt.Errorf("http: url: %w", err)
+	}
+	a.scheme, a.host = scheme, host
+	if a.url, err = actions.NewTemplate("url", strings.TrimSpace(spec.URL), escapeURLComponent); err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+
+	if spec.JSON != nil && spec.Body != "" {
+		return nil, errors.New("http: json and body are mutually exclusive")
+	}
+	if spec.JSON != nil {
+		if a.json, err = compileJSON("", spec.JSON); err != nil {
+			return nil, fmt.Errorf("http: %w", err)
+		}
+	}
+	if spec.Body != "" {
+		if a.body, err = actions.NewTemplate("body", spec.Body, nil); err != nil {
+			return nil, fmt.Errorf("http: %w", err)
+		}
+	}
+
+	names := make([]string, 0, len(spec.Headers))
+	for name := range spec.Headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	seen := map[string]bool{}
+	for _, name := range names {
+		value := spec.Headers[name]
+		if !isToken(name) {
+			return nil, fmt.Errorf("http: invalid header name %q", name)
+		}
+		canon := http.CanonicalHeaderKey(name)
+		switch canon {
+		case "Host", "Content-Length", "Transfer-Encoding", "Connection":
+			return nil, fmt.Errorf("http: header %s cannot be set", canon)
+		}
+		if seen[canon] {
+			return nil, fmt.Errorf("http: header %s given twice", canon)
+		}
+		seen[canon] = true
+		if actions.HeaderValue(value) != value {
+			return nil, fmt.Errorf("http: header %s contains control characters", canon)
+		}
+		t, err := actions.NewTemplate("header "+canon, value, actions.HeaderValue)
+		if err != nil {
+			return nil, fmt.Errorf("http: %w", err)
+		}
+		a.headers = append(a.headers, header{canon, t})
+	}
+	if a.json != nil && !seen["Content-Type"] {
+		a.headers = append(a.headers, header{"Content-Type", actions.MustTemplate("content-type", "application/json", nil)})
+	}
+
+	a.client = withRedirectPolicy(client)
+	return a, nil
+}
+
+// literalOrigin checks that raw starts with a literal http(s)://host[:port]
+// and returns the scheme and host in lower case.
+func literalOrigin(raw string) (scheme, host string, err error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", "", errors.New("is required")
+	}
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return "", "", fmt.Errorf("%q must start with http:// or https://", raw)
+	}
+	scheme = strings.ToLower(raw[:i])
+	if strings.Contains(scheme, "{{") {
+		return "", "", fmt.Errorf("%q: the scheme must be written literally, not templated", raw)
+	}
+	if scheme != "http" && scheme != "https" {
+		return "", "", fmt.Errorf("%q: scheme must be http or https", raw)
+	}
+	rest := raw[i+3:]
+	authority := rest
+	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+		authority = rest[:j]
+	}
+	if strings.Contains(authority, "{{") || strings.Contains(authority, "}}") {
+		return "", "", fmt.Errorf("%q: the host must be written literally, never taken from event data", raw)
+	}
+	u, err := url.Parse(scheme + "://" + authority)
+	if err != nil {
+		return "", "", fmt.Errorf("%q: %w", raw, err)
+	}
+	if u.Hostname() == "" {
+		return "", "", fmt.Errorf("%q has no host", raw)
+	}
+	return scheme, strings.ToLower(u.Host), nil
+}
+
+// escapeURLComponent percent-encodes everything but RFC 3986's unreserved
+// characters, so an inserted value stays within one path segment or one
+// query value whatever it contains.
+func escapeURLComponent(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// isToken reports whether s is an RFC 9110 token (method, header name).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// withRedirectPolicy returns a client that follows redirects only within
+// the same scheme and host. A given client is copied, not changed; its own
+// CheckRedirect, when set, is kept.
+func withRedirectPolicy(client *http.Client) *http.Client {
+	var c http.Client
+	if client != nil {
+		c = *client
+	}
+	if c.CheckRedirect == nil {
+		c.CheckRedirect = sameOriginRedirect
+	}
+	return &c
+}
+
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	first := via[0].URL
+	if !strings.EqualFold(req.URL.Host, first.Host) || (first.Scheme == "https" && req.URL.Scheme != "https") {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// Kind returns "http".
+func (a *Action) Kind() string { return Kind }
+
+type request struct {
+	method  string
+	url     *url.URL
+	headers http.Header
+	body    []byte
+}
+
+func (a *Action) render(ev *event.Event) (request, error) {
+	env := ev.Env()
+	r := request{method: a.method, headers: make(http.Header, len(a.headers))}
+	raw, err := a.url.Execute(env)
+	if err != nil {
+		return r, err
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return r, fmt.Errorf("rendered url: %w", err)
+	}
+	// The load-time check makes this impossible; keep it anyway, so a
+	// future change to templates cannot let data pick the receiver.
+	if strings.ToLower(u.Scheme) != a.scheme || strings.ToLower(u.Host) != a.host {
+		return r, fmt.Errorf("rendered url's origin %s://%s differs from the literal %s://%s", u.Scheme, u.Host, a.scheme, a.host)
+	}
+	r.url = u
+	for _, h := range a.headers {
+		v, err := h.value.Execute(env)
+		if err != nil {
+			return r, err
+		}
+		r.headers.Set(h.name, v)
+	}
+	switch {
+	case a.json != nil:
+		var buf bytes.Buffer
+		if err := a.json.write(&buf, env); err != nil {
+			return r, err
+		}
+		r.body = buf.Bytes()
+	case a.body != nil:
+		s, err := a.body.Execute(env)
+		if err != nil {
+			return r, err
+		}
+		r.body = []byte(s)
+	}
+	return r, nil
+}
+
+// Render returns the method, URL, headers and body Do would send. Secret
+// values expanded into the URL or headers are redacted by the caller.
+func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
+	r, err := a.render(ev)
+	if err != nil {
+		return actions.Rendered{}, fmt.Errorf("http: %w", err)
+	}
+	names := make([]string, 0, len(r.headers))
+	for name := range r.headers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var hs strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&hs, "%s: %s\n", name, r.headers.Get(name))
+	}
+	return actions.Rendered{
+		Kind:   Kind,
+		Target: r.method + " " + r.url.String(),
+		Fields: map[string]string{
+			"method":  r.method,
+			"url":     r.url.String(),
+			"headers": hs.String(),
+			"body":    string(r.body),
+		},
+	}, nil
+}
+
+// Do sends the request once. Network errors, timeouts, 408, 429 and 5xx are
+// retryable (with the receiver's Retry-After); other statuses are permanent.
+// Errors name the method and host only: the path and query may hold secrets.
+func (a *Action) Do(ctx context.Context, ev *event.Event) error {
+	r, err := a.render(ev)
+	if err != nil {
+		return actions.Permanent(fmt.Errorf("http: %w", err))
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), bytes.NewReader(r.body))
+	if err != nil {
+		return actions.Permanent(fmt.Errorf("http: %s %s: %w", r.method, a.host, err))
+	}
+	req.Header = r.headers
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "Switchyard")
+	}
+	resp, err := a.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("http: %s %s: %w", r.method, a.host, err)
+	}
+	defer resp.Body.Close()
+	// Read (a bounded part of) the body: it lets the connection be reused
+	// and explains a failure. A read error after the status changes nothing.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody))
+
+	if err := actions.ClassifyStatus(resp.StatusCode, resp.Header, a.now()); err != nil {
+		detail := snippet(body)
+		if loc := resp.Header.Get("Location"); resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" {
+			if lu, perr := resp.Request.URL.Parse(loc); perr == nil {
+				detail = fmt.Sprintf("redirect to %s://%s not followed", lu.Scheme, lu.Host)
+			}
+		}
+		if detail != "" {
+			return fmt.Errorf("http: %s %s: %w: %s", r.method, a.host, err, detail)
+		}
+		return fmt.Errorf("http: %s %s: %w", r.method, a.host, err)
+	}
+	return nil
+}
+
+// snippet quotes the start of a response body for an error message.
+func snippet(body []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD"))
+	if s == "" {
+		return ""
+	}
+	if len(s) > errorSnippet {
+		cut := errorSnippet
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
