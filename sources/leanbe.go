@@ -17,7 +17,8 @@ import (
 // json.Compact form (a payload re-indented on the way); it is never
 // re-marshalled from Go values, whose key order, escaping (<>& and U+2028)
 // and number formatting differ from JavaScript's. event and triggeredAt are
-// not signed: they are untrusted labels. Leanbe sends no delivery id.
+// not signed: they are untrusted labels. Leanbe sends no delivery id: the
+// id is a hash of the event name and the payload bytes.
 func setupLeanbe(s *source, cfg Config) error {
 	secret, err := requireSecret(cfg)
 	if err != nil {
@@ -50,7 +51,10 @@ func setupLeanbe(s *source, cfg Config) error {
 		if len(p) == 0 || p[0] != '{' {
 			return Envelope{}, fmt.Errorf("%w: \"payload\" is not an object", ErrMalformed)
 		}
-		return Envelope{ID: bodyID(body), Event: ev}, nil
+		// The id hashes the event name and the payload bytes, not the whole
+		// body: a retry that carries a new triggeredAt is still the same
+		// delivery. The payload holds updatedAt, so two real changes differ.
+		return Envelope{ID: bodyID(append([]byte(ev+"\x00"), p...)), Event: ev}, nil
 	}
 	s.dataKey = "payload"
 	s.timeOf = timeRFC3339("triggeredAt")

@@ -639,6 +639,37 @@ func bodyHash(b []byte) string {
 	return hex.EncodeToString(sum[:])[:32]
 }
 
+// leanbeID is the id of a Leanbe delivery: a hash of the event name and
+// the payload member's bytes, so that triggeredAt (unsigned, the time of the
+// request) does not make a retry look new.
+func leanbeID(event string) func([]byte) string {
+	return func(b []byte) string {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal(b, &top); err != nil {
+			panic(err)
+		}
+		return bodyHash(append([]byte(event+"\x00"), top["payload"]...))
+	}
+}
+
+func TestLeanbeRetryWithNewTriggeredAtIsSameDelivery(t *testing.T) {
+	cfg := Config{Name: "leanbe", Vendor: "leanbe", Secret: "s3cret-leanbe"}
+	src := mustNew(t, cfg)
+	ids := map[string]bool{}
+	for _, at := range []string{"2023-06-29T06:55:00.566Z", "2023-06-29T07:05:00.000Z"} {
+		body := []byte(`{"payload":{"_id":"1","title":"T"},"event":"idea.created","triggeredAt":"` + at + `"}`)
+		s := mustSign(t, cfg, body)
+		env, err := src.Envelope(http.Header{}, s.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[env.ID] = true
+	}
+	if len(ids) != 1 {
+		t.Fatalf("a retry with a new triggeredAt got a new id: %v", ids)
+	}
+}
+
 func TestNormalize(t *testing.T) {
 	type check struct {
 		path []string
@@ -666,10 +697,10 @@ func TestNormalize(t *testing.T) {
 			data: []check{{[]string{"post", "id"}, 99.0}}},
 		"productlift/with-key": {event: "vote.created", id: func([]byte) string { return "vg3EGg2wcHgd8nMl" },
 			time: time.Date(2022, 6, 1, 18, 17, 37, 0, time.UTC)},
-		"leanbe/customer.created": {event: "customer.created", id: bodyHash,
+		"leanbe/customer.created": {event: "customer.created", id: leanbeID("customer.created"),
 			time: time.Date(2023, 6, 29, 6, 56, 57, 472e6, time.UTC),
 			data: []check{{[]string{"firstName"}, "John"}, {[]string{"country", "countryCode"}, "US"}, {[]string{"confirmed"}, false}}},
-		"leanbe/idea.created": {event: "idea.created", id: bodyHash,
+		"leanbe/idea.created": {event: "idea.created", id: leanbeID("idea.created"),
 			time: time.Date(2023, 6, 29, 6, 55, 0, 566e6, time.UTC),
 			data: []check{{[]string{"title"}, "Dummy Title"}, {[]string{"upvotes"}, 0.0}, {[]string{"product", "name"}, "Dummy Product"}}},
 		"hmac": {event: "order.created", id: bodyHash,
