@@ -1,0 +1,222 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchyard/switchyard/event"
+	"github.com/switchyard/switchyard/secret"
+)
+
+// conjunct is one top-level && term of a condition, compiled on its own so
+// Explain can say which one was false.
+type conjunct struct {
+	text    string
+	program *vm.Program
+}
+
+// pinnable are the names whose literal values the index buckets rules by,
+// in order of preference (event is usually the most selective).
+var pinnable = [...]string{"event", "source", "vendor"}
+
+func compileOptions() []expr.Option {
+	// The zero event's Env has every name with its type, so an unknown
+	// top-level name is a compile error and types are checked.
+	return []expr.Option{expr.Env((&event.Event{}).Env()), expr.AsBool(), expr.Optimize(true)}
+}
+
+// compiled is a compiled condition with what Explain and the index need.
+type compiled struct {
+	program   *vm.Program
+	conjuncts []conjunct
+	pins      map[string][]string
+}
+
+// compileWhen compiles a condition once, at load.
+func compileWhen(src string) (*compiled, error) {
+	prog, err := expr.Compile(src, compileOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiled{program: prog, conjuncts: []conjunct{{text: src, program: prog}}}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return c, nil // compiled above, so unreachable; keep the whole condition
+	}
+	terms := flattenAnd(tree.Node, nil)
+	if len(terms) > 1 {
+		cs := make([]conjunct, 0, len(terms))
+		for _, t := range terms {
+			text := t.String()
+			p, err := expr.Compile(text, compileOptions()...)
+			if err != nil {
+				cs = nil // a term that does not stand alone: explain the whole
+				break
+			}
+			cs = append(cs, conjunct{text: text, program: p})
+		}
+		if cs != nil {
+			c.conjuncts = cs
+		}
+	}
+	c.pins = pinsOf(terms)
+	return c, nil
+}
+
+// flattenAnd lists the top-level terms joined by && (or and).
+func flattenAnd(n ast.Node, out []ast.Node) []ast.Node {
+	if b, ok := n.(*ast.BinaryNode); ok && (b.Operator == "&&" || b.Operator == "and") {
+		out = flattenAnd(b.Left, out)
+		return flattenAnd(b.Right, out)
+	}
+	return append(out, n)
+}
+
+// pinsOf finds terms that pin event, source or vendor to string literals:
+// name == "x", "x" == name, name in ["x", "y"]. The rule can only match
+// when the event's value is among them.
+func pinsOf(terms []ast.Node) map[string][]string {
+	var pins map[string][]string
+	for _, t := range terms {
+		name, vals, ok := pinOf(t)
+		if !ok {
+			continue
+		}
+		if pins == nil {
+			pins = map[string][]string{}
+		}
+		if prev, seen := pins[name]; seen {
+			vals = intersect(prev, vals)
+		}
+		pins[name] = vals
+	}
+	return pins
+}
+
+func pinOf(n ast.Node) (name string, vals []string, ok bool) {
+	b, isBin := n.(*ast.BinaryNode)
+	if !isBin {
+		return "", nil, false
+	}
+	ident := func(n ast.Node) string {
+		if id, ok := n.(*ast.IdentifierNode); ok && slices.Contains(pinnable[:], id.Value) {
+			return id.Value
+		}
+		return ""
+	}
+	lit := func(n ast.Node) (string, bool) {
+		s, ok := n.(*ast.StringNode)
+		if !ok {
+			return "", false
+		}
+		return s.Value, true
+	}
+	switch b.Operator {
+	case "==":
+		if name := ident(b.Left); name != "" {
+			if v, ok := lit(b.Right); ok {
+				return name, []string{v}, true
+			}
+		}
+		if name := ident(b.Right); name != "" {
+			if v, ok := lit(b.Left); ok {
+				return name, []string{v}, true
+			}
+		}
+	case "in":
+		name := ident(b.Left)
+		arr, isArr := b.Right.(*ast.ArrayNode)
+		if name == "" || !isArr {
+			return "", nil, false
+		}
+		vals := make([]string, 0, len(arr.Nodes))
+		for _, e := range arr.Nodes {
+			v, ok := lit(e)
+			if !ok {
+				return "", nil, false
+			}
+			vals = append(vals, v)
+		}
+		return name, vals, true
+	}
+	return "", nil, false
+}
+
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, v := range a {
+		if slices.Contains(b, v) && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// whenError formats a compile error of the condition in scalar n: the
+// position of the offending character, expr's message, and the line of the
+// expression with a caret under it.
+// src is the scalar's value; base is the offset of the compiled
+// (trimmed) condition within it.
+func (d *decoder) whenError(n *yaml.Node, label string, src string, err error, base int) {
+	var fe *file.Error
+	msg, line, col := err.Error(), 1, 0
+	if errors.As(err, &fe) && fe.Line > 0 {
+		msg, line, col = fe.Message, fe.Line, fe.Column
+	} else if !strings.Contains(msg, "\n") && strings.Contains(msg, "expected bool") {
+		msg = "must be a boolean condition (" + msg + ")"
+	}
+	if base < 0 {
+		base = 0
+	}
+	when := src[base:]
+	lines := strings.Split(when, "\n")
+	if line > len(lines) {
+		line = len(lines)
+	}
+	off := runeOffset(src, base) + col
+	for _, l := range lines[:line-1] {
+		off += len([]rune(l)) + 1
+	}
+	text := strings.ReplaceAll(lines[line-1], "\t", " ")
+	rt := []rune(text)
+	if col > len(rt) {
+		col = len(rt)
+	}
+	// The expression may hold values from the environment: redact them in
+	// the snippet (moving the caret with the text before it), and withhold
+	// expr's message when it is about a token inside one of them, since it
+	// may quote a fragment that the redactor cannot recognize.
+	red := secret.NewRedactor(d.secrets)
+	for _, sp := range d.envSpans[n] {
+		if off >= sp[0]-1 && off <= sp[1] {
+			msg = "invalid condition inside a value from the environment (details withheld)"
+			break
+		}
+	}
+	before := red.Redact(string(rt[:col]))
+	text = before + red.Redact(string(rt[col:]))
+	caret := strings.Repeat(" ", len([]rune(before)))
+	d.errorAt(d.posIn(n, src, off), "%s: when: %s\n    %s\n    %s^", label, firstLine(msg), text, caret)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// describe names a non-bool condition result for an error.
+func describe(v any) string {
+	if v == nil {
+		return "nil (a missing field?)"
+	}
+	return fmt.Sprintf("%T", v)
+}
