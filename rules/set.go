@@ -68,7 +68,9 @@ func newSet(rules []*Rule, indexed bool) *Set {
 			continue
 		}
 		for _, v := range vals {
-			s.by[field][v] = append(s.by[field][v], i)
+			if b := s.by[field][v]; len(b) == 0 || b[len(b)-1] != i { // event in ["a", "a"]
+				s.by[field][v] = append(b, i)
+			}
 		}
 	}
 	return s

@@ -1,0 +1,379 @@
+package rules
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchyard/switchyard/event"
+)
+
+const matchRules = `
+sources:
+  productlift: { vendor: productlift, secret: s }
+  sleekplan: { vendor: sleekplan, key: k }
+  userback: { vendor: userback, key: k }
+rules:
+  - name: vote-on-99
+    when: event == "vote.created" && data.post.id == 99
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: missing-field
+    when: data.missing.field == "x"
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: optional-chain
+    when: (data?.missing?.field ?? "x") == "x"
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: sleekplan-only
+    source: sleekplan
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: userback-vendor
+    when: vendor == "userback" and data.rating >= 4
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: not-bool-at-run-time
+    when: data.flag
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: either-source
+    source: [sleekplan, userback]
+    when: event in ["feedback.create", "item.create"] && headers["x-test"] == "1"
+    actions: [ { http: { url: "https://example.com/" } } ]
+  - name: time-and-id
+    when: time.Year() == 2024 && id startsWith "evt_"
+    actions: [ { http: { url: "https://example.com/" } } ]
+`
+
+func loadMatchRules(t testing.TB) *File {
+	t.Helper()
+	f, err := Parse("match.yaml", []byte(matchRules), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func names(rs []*Rule) []string {
+	out := []string{}
+	for _, r := range rs {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func TestMatch(t *testing.T) {
+	f := loadMatchRules(t)
+	vote := &event.Event{
+		Source: "productlift", Vendor: "productlift", Event: "vote.created", ID: "evt_1",
+		Time: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC),
+		// As encoding/json decodes: numbers are float64.
+		Data: map[string]any{"post": map[string]any{"id": float64(99), "title": "Dark mode"}, "flag": true},
+	}
+	tests := []struct {
+		name     string
+		ev       *event.Event
+		want     []string
+		wantErrs []string // rule names with run-time errors
+	}{
+		{"vote on 99", vote, []string{"vote-on-99", "optional-chain", "not-bool-at-run-time", "time-and-id"}, []string{"missing-field"}},
+		{"vote on 98", &event.Event{
+			Source: "productlift", Vendor: "productlift", Event: "vote.created", ID: "1",
+			Data: map[string]any{"post": map[string]any{"id": float64(98)}},
+		}, []string{"optional-chain"}, []string{"missing-field"}}, // a missing last field is nil: false
+		{"sleekplan feedback", &event.Event{
+			Source: "sleekplan", Vendor: "sleekplan", Event: "feedback.create", ID: "1",
+			Data:    map[string]any{"missing": map[string]any{"field": "x"}, "flag": false},
+			Headers: map[string]string{"x-test": "1"},
+		}, []string{"missing-field", "optional-chain", "sleekplan-only", "either-source"}, nil},
+		{"userback rating", &event.Event{
+			Source: "userback", Vendor: "userback", Event: "feedback.create", ID: "1",
+			Data: map[string]any{"rating": float64(5), "flag": "yes"},
+		}, []string{"optional-chain", "userback-vendor"}, []string{"missing-field", "not-bool-at-run-time"}},
+		{"userback low rating", &event.Event{
+			Source: "userback", Vendor: "userback", Event: "feedback.create", ID: "1",
+			Data: map[string]any{"rating": float64(2), "flag": false},
+		}, []string{"optional-chain"}, []string{"missing-field"}},
+		{"nil data", &event.Event{Source: "productlift", Vendor: "productlift", Event: "vote.created"},
+			[]string{"optional-chain"}, []string{"vote-on-99", "missing-field"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, set := range []*Set{f.Set, newSet(f.Rules, false)} {
+				got, errs := set.Match(tt.ev)
+				if !slices.Equal(names(got), tt.want) {
+					t.Errorf("indexed=%v matched %v, want %v", set.indexed, names(got), tt.want)
+				}
+				var errNames []string
+				for _, e := range errs {
+					errNames = append(errNames, e.Rule.Name)
+					if !strings.HasPrefix(e.Error(), fmt.Sprintf("rule %q: when: ", e.Rule.Name)) || strings.Contains(e.Error(), "\n") {
+						t.Errorf("EvalError = %q, want one line naming the rule", e.Error())
+					}
+				}
+				if set.indexed && !slices.Equal(errNames, tt.wantErrs) {
+					t.Errorf("errors from %v, want %v", errNames, tt.wantErrs)
+				}
+				// Explain agrees with Match.
+				for _, x := range set.Explain(tt.ev) {
+					if x.Matched != slices.Contains(tt.want, x.Rule.Name) {
+						t.Errorf("Explain(%s).Matched = %v (%s)", x.Rule.Name, x.Matched, x.Reason)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMatchErrorText(t *testing.T) {
+	f := loadMatchRules(t)
+	_, errs := f.Set.Match(&event.Event{Source: "sleekplan", Event: "x", Data: map[string]any{"flag": "yes"}})
+	want := map[string]string{
+		"missing-field":        `rule "missing-field": when: cannot fetch field from <nil> (1:14)`,
+		"not-bool-at-run-time": `rule "not-bool-at-run-time": when: invalid operation: bool(string) (1:1)`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("errs = %v", errs)
+	}
+	for _, e := range errs {
+		if e.Error() != want[e.Rule.Name] {
+			t.Errorf("got  %q\nwant %q", e.Error(), want[e.Rule.Name])
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	f := loadMatchRules(t)
+	ev := &event.Event{
+		Source: "productlift", Vendor: "productlift", Event: "vote.created", ID: "x",
+		Data: map[string]any{"post": map[string]any{"id": float64(7)}, "flag": true},
+	}
+	want := map[string]struct {
+		matched bool
+		reason  string
+	}{
+		"vote-on-99":           {false, "data.post.id == 99 was false"},
+		"missing-field":        {false, "data.missing.field == \"x\": error: cannot fetch field from <nil> (1:14)"},
+		"optional-chain":       {true, "when was true"},
+		"sleekplan-only":       {false, `source "productlift" not in [sleekplan]`},
+		"userback-vendor":      {false, `vendor == "userback" was false`},
+		"not-bool-at-run-time": {true, "when was true"},
+		"either-source":        {false, `source "productlift" not in [sleekplan userback]`},
+		"time-and-id":          {false, "time.Year() == 2024 was false"},
+	}
+	xs := f.Set.Explain(ev)
+	if len(xs) != len(want) {
+		t.Fatalf("got %d explanations", len(xs))
+	}
+	for i, x := range xs {
+		if x.Rule != f.Rules[i] {
+			t.Errorf("explanation %d is for %s, want file order", i, x.Rule.Name)
+		}
+		w := want[x.Rule.Name]
+		if x.Matched != w.matched || x.Reason != w.reason {
+			t.Errorf("%s: got (%v, %q), want (%v, %q)", x.Rule.Name, x.Matched, x.Reason, w.matched, w.reason)
+		}
+	}
+	noCond, _ := Parse("x.yaml", []byte("rules:\n  - name: all\n    actions: [ { http: { url: \"https://a.example/\" } } ]\n"), env(nil))
+	if x := noCond.Set.Explain(ev); !x[0].Matched || x[0].Reason != "no condition" {
+		t.Errorf("no condition: %+v", x[0])
+	}
+}
+
+func TestPins(t *testing.T) {
+	tests := []struct {
+		when string
+		want map[string][]string
+	}{
+		{`event == "a"`, map[string][]string{"event": {"a"}}},
+		{`"a" == event`, map[string][]string{"event": {"a"}}},
+		{`event in ["a", "b"] && source == "s" and vendor == "v"`, map[string][]string{"event": {"a", "b"}, "source": {"s"}, "vendor": {"v"}}},
+		{`event in ["a", "b"] && event == "b"`, map[string][]string{"event": {"b"}}},
+		{`event == "a" && event == "b"`, map[string][]string{"event": {}}},
+		{`event == "a" || event == "b"`, nil},
+		{`!(event == "a")`, nil},
+		{`event != "a"`, nil},
+		{`event in ["a", data.x]`, nil},
+		{`id == "a" && data.event == "b"`, nil},
+		{`event startsWith "vote."`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.when, func(t *testing.T) {
+			c, err := compileWhen(tt.when)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.pins) != len(tt.want) {
+				t.Fatalf("pins = %v, want %v", c.pins, tt.want)
+			}
+			for k, v := range tt.want {
+				if !slices.Equal(c.pins[k], v) {
+					t.Errorf("pins[%s] = %v, want %v", k, c.pins[k], v)
+				}
+			}
+		})
+	}
+}
+
+// genRules writes a rules file of n rules of varied shapes over the given
+// event names, sources and vendors.
+func genRules(rng *rand.Rand, n int, evs, srcs []string) string {
+	var b strings.Builder
+	b.WriteString("sources:\n")
+	for i, s := range srcs {
+		fmt.Fprintf(&b, "  %s: { vendor: v%d, key: k }\n", s, i%3)
+	}
+	b.WriteString("rules:\n")
+	pick := func(l []string) string { return l[rng.IntN(len(l))] }
+	for i := range n {
+		var when, source string
+		switch rng.IntN(12) {
+		case 0:
+			when = fmt.Sprintf(`event == %q`, pick(evs))
+		case 1:
+			when = fmt.Sprintf(`%q == event && data.n > %d`, pick(evs), rng.IntN(10))
+		case 2:
+			when = fmt.Sprintf(`event in [%q, %q] && data.n %% 2 == 0`, pick(evs), pick(evs))
+		case 3:
+			when = fmt.Sprintf(`source == %q`, pick(srcs))
+		case 4:
+			when = fmt.Sprintf(`vendor == "v%d" && event == %q`, rng.IntN(3), pick(evs))
+		case 5:
+			when = fmt.Sprintf(`vendor in ["v%d", "v%d"]`, rng.IntN(3), rng.IntN(3))
+		case 6:
+			when = fmt.Sprintf(`event == %q || source == %q`, pick(evs), pick(srcs))
+		case 7:
+			when = fmt.Sprintf(`data.n > %d`, rng.IntN(10))
+		case 8:
+			when = fmt.Sprintf(`data.missing.x == 1 && event == %q`, pick(evs))
+		case 9:
+			source = fmt.Sprintf("[%s, %s]", pick(srcs), pick(srcs))
+			when = fmt.Sprintf(`event == %q`, pick(evs))
+		case 10:
+			source = pick(srcs)
+			when = fmt.Sprintf(`source == %q`, pick(srcs))
+		case 11:
+			source = pick(srcs)
+		}
+		fmt.Fprintf(&b, "  - name: r%d\n", i)
+		if source != "" {
+			fmt.Fprintf(&b, "    source: %s\n", source)
+		}
+		if when != "" {
+			fmt.Fprintf(&b, "    when: '%s'\n", when)
+		}
+		b.WriteString("    actions: [ { http: { url: \"https://example.com/\" } } ]\n")
+	}
+	return b.String()
+}
+
+func TestIndexAgreesWithNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	evs := []string{"vote.created", "post.created", "item.create", "feedback.create", "comment.added", "idea.upVoted", "status.changed", "other"}
+	srcs := []string{"productlift", "sleekplan", "leanbe", "userback", "gh"}
+	src := genRules(rng, 1000, evs, srcs)
+	f, err := Parse("gen.yaml", []byte(src), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets := []*File{f}
+	for _, name := range []string{"full.yaml", "design.yaml"} {
+		g, err := Load(filepath.Join("testdata", "good", name), func(k string) (string, bool) { return "v", true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		sets = append(sets, g)
+	}
+	sets = append(sets, loadMatchRules(t))
+	if len(f.Set.always) > 600 {
+		t.Errorf("only %d of 1000 rules are indexed", 1000-len(f.Set.always))
+	}
+	total := 0
+	for _, g := range sets {
+		naive := newSet(g.Rules, false)
+		for i := range 400 {
+			ev := &event.Event{
+				Source: srcs[rng.IntN(len(srcs))], Event: evs[rng.IntN(len(evs))], ID: fmt.Sprint(i),
+				Vendor: fmt.Sprintf("v%d", rng.IntN(4)),
+				Data:   map[string]any{"n": float64(rng.IntN(12)), "post": map[string]any{"id": float64(99)}},
+			}
+			if i%3 == 0 {
+				ev.Vendor = ev.Source
+			}
+			got, _ := g.Set.Match(ev)
+			want, _ := naive.Match(ev)
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s: event %+v: indexed %v, naive %v", g.Path, ev, names(got), names(want))
+			}
+			total += len(got)
+			var explained []*Rule
+			for _, x := range g.Set.Explain(ev) {
+				if x.Matched {
+					explained = append(explained, x.Rule)
+				}
+			}
+			if !slices.Equal(explained, want) {
+				t.Fatalf("%s: Explain matched %v, Match %v", g.Path, names(explained), names(want))
+			}
+		}
+	}
+	if total == 0 {
+		t.Fatal("no event matched any rule: the comparison proves nothing")
+	}
+}
+
+func TestMatchConcurrent(t *testing.T) {
+	f := loadMatchRules(t)
+	ev := &event.Event{
+		Source: "productlift", Vendor: "productlift", Event: "vote.created", ID: "evt_1",
+		Data: map[string]any{"post": map[string]any{"id": float64(99)}, "flag": true},
+	}
+	want, _ := f.Set.Match(ev)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				if got, _ := f.Set.Match(ev); !slices.Equal(got, want) {
+					t.Errorf("concurrent Match = %v, want %v", names(got), names(want))
+					return
+				}
+				f.Set.Explain(ev)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkMatch(b *testing.B) {
+	srcs := []string{"productlift", "sleekplan", "leanbe", "userback"}
+	for _, n := range []int{10, 1000, 10000} {
+		var y strings.Builder
+		y.WriteString("sources:\n")
+		for _, s := range srcs {
+			fmt.Fprintf(&y, "  %s: { vendor: %s, key: k }\n", s, s)
+		}
+		y.WriteString("rules:\n")
+		for i := range n {
+			fmt.Fprintf(&y, "  - name: r%d\n    source: %s\n    when: event == \"e%d\" && data.n > 1\n    actions: [ { http: { url: \"https://example.com/\" } } ]\n", i, srcs[i%len(srcs)], i)
+		}
+		f, err := Parse("bench.yaml", []byte(y.String()), env(nil))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ev := &event.Event{Source: srcs[(n/2)%len(srcs)], Vendor: "x", Event: fmt.Sprintf("e%d", n/2), Data: map[string]any{"n": float64(2)}}
+		for _, mode := range []struct {
+			name string
+			set  *Set
+		}{{"naive", newSet(f.Rules, false)}, {"indexed", f.Set}} {
+			b.Run(fmt.Sprintf("%s/%d", mode.name, n), func(b *testing.B) {
+				if got, _ := mode.set.Match(ev); len(got) != 1 {
+					b.Fatalf("matched %d rules, want 1", len(got))
+				}
+				for b.Loop() {
+					mode.set.Match(ev)
+				}
+			})
+		}
+	}
+}
