@@ -433,3 +433,40 @@ func TestEmptyFile(t *testing.T) {
 		t.Errorf("two documents: %v", err)
 	}
 }
+
+func TestValidation(t *testing.T) {
+	const act = "    actions: [ { http: { url: \"https://example.com/\" } } ]\n"
+	tests := []struct {
+		name, src, want string // want: "" for a valid file
+	}{
+		{"sync duration", "queue: { sync: 1s }\n", ""},
+		{"sync bad", "queue:\n  sync: sometimes\n", `v.yaml:2:9: queue sync: "sometimes" is not a duration`},
+		{"replicas range", "queue: { replicas: 9 }\n", "v.yaml:1:20: queue replicas: 9 is out of range [0, 5]"},
+		{"slack both", "slack:\n  token: a\n  webhook_url: https://hooks.slack.com/x\n", "v.yaml:1:1: slack: give token or webhook_url, not both"},
+		{"slack neither", "slack: {}\n", "v.yaml:1:1: slack needs token (or token_file) or webhook_url"},
+		{"smtp from", "smtp: { host: h, from: nobody }\n", `v.yaml:1:24: smtp from "nobody" is not an address`},
+		{"source name", "sources:\n  \"a/b\": { vendor: x }\n", `v.yaml:2:3: source name "a/b" must be letters`},
+		{"signature algorithm", "sources:\n  a: { vendor: hmac, signature: { algorithm: md5 } }\n", `v.yaml:2:46: signature algorithm "md5"`},
+		{"duplicate key", "rules:\n  - name: a\n    name: b\n" + act, `v.yaml:3:5: duplicate key "name" in rule #1 (first at line 2)`},
+		{"http method", "rules:\n  - name: a\n    actions: [ { http: { url: \"https://example.com/\", method: FETCH } } ]\n", `v.yaml:3:63: rule "a" action #1 (http): method "FETCH"`},
+		{"retry order", "rules:\n  - name: a\n    actions:\n      - http: { url: \"https://example.com/\" }\n        retry: { initial: 1m, max: 1s }\n", "v.yaml:5:36: rule \"a\" action #1 (http): retry max 1s is less than initial 1m0s"},
+		{"url scheme", "rules:\n  - name: a\n    actions: [ { http: { url: \"ftp://example.com/\" } } ]\n", "v.yaml:3:31: rule \"a\" action #1 (http): url must start with http:// or https://"},
+		{"templated path ok", "rules:\n  - name: a\n    actions: [ { http: { url: \"https://example.com/{{ .data.id }}\" } } ]\n", ""},
+		{"source filter with key path", "rules:\n  - name: a\n    source: nope\n" + act, `v.yaml:3:13: rule "a": unknown source "nope"`},
+		{"rules not a list", "rules: {}\n", "v.yaml:1:8: rules must be a list, not a mapping"},
+		{"x- keys ignored", "x-anchors: { a: 1 }\nrules: []\n", ""},
+		{"x- only at top", "queue: { x-foo: 1 }\n", `v.yaml:1:10: unknown key "x-foo" in queue`},
+		{"when multi-error file keeps going", "rules:\n  - name: a\n    when: nope\n" + act + "  - name: b\n    when: nope2\n" + act, "v.yaml:3:11: rule \"a\": when: unknown name nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("v.yaml", []byte(tt.src), env(nil))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)):
+				t.Fatalf("err = %v\nwant prefix %q", err, tt.want)
+			}
+		})
+	}
+}
