@@ -22,10 +22,12 @@ const (
 	EventsStream = "SWITCHYARD_EVENTS" // switchyard.events.<source>: verified request bodies
 	JobsStream   = "SWITCHYARD_JOBS"   // switchyard.jobs.<kind>: one per (event, rule, action)
 	DeadStream   = "SWITCHYARD_DEAD"   // switchyard.dead.<kind>: deliveries that gave up
+	LogStream    = "SWITCHYARD_LOG"    // switchyard.log.{match,delivery}.*: what happened, for a retention window
 
 	EventsSubject = "switchyard.events"
 	JobsSubject   = "switchyard.jobs"
 	DeadSubject   = "switchyard.dead"
+	LogSubject    = "switchyard.log"
 )
 
 // Defaults for Options left zero.
@@ -33,6 +35,7 @@ const (
 	DefaultSyncInterval   = time.Second
 	DefaultDedupWindow    = 24 * time.Hour
 	DefaultEventRetention = 7 * 24 * time.Hour
+	DefaultLogRetention   = 7 * 24 * time.Hour
 )
 
 // Options configures Open.
@@ -55,6 +58,9 @@ type Options struct {
 	DedupWindow time.Duration
 	// EventRetention is how long stored events are kept (default 7 days).
 	EventRetention time.Duration
+	// LogRetention is how long match and delivery records are kept
+	// (default 7 days).
+	LogRetention time.Duration
 	Logger         *slog.Logger
 }
 
@@ -83,6 +89,9 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	}
 	if o.EventRetention <= 0 {
 		o.EventRetention = DefaultEventRetention
+	}
+	if o.LogRetention <= 0 {
+		o.LogRetention = DefaultLogRetention
 	}
 	q := &Queue{log: o.Logger}
 	var err error
@@ -157,6 +166,14 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
 		Subjects:    []string{DeadSubject + ".>"},
 		Retention:   jetstream.LimitsPolicy,
 		Duplicates:  o.DedupWindow,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}, {
+		Name:        LogStream,
+		Description: "Match and delivery records: what happened to each event",
+		Subjects:    []string{LogSubject + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		MaxAge:      o.LogRetention,
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 	}}
@@ -276,6 +293,74 @@ func (q *Queue) Stream(ctx context.Context, name string) (jetstream.Stream, erro
 		return nil, fmt.Errorf("queue: stream %s: %w", name, err)
 	}
 	return s, nil
+}
+
+// ErrNotFound is returned for a message that is not (or no longer) stored.
+var ErrNotFound = errors.New("queue: no such message")
+
+// Get returns one message of a stream by sequence.
+func (q *Queue) Get(ctx context.Context, stream string, seq uint64) (*jetstream.RawStreamMsg, error) {
+	s, err := q.Stream(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: get %s/%d: %w", stream, seq, err)
+	}
+	return m, nil
+}
+
+// Delete removes one message of a stream by sequence.
+func (q *Queue) Delete(ctx context.Context, stream string, seq uint64) error {
+	s, err := q.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	if err := s.DeleteMsg(ctx, seq); err != nil {
+		if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) {
+			return ErrNotFound
+		}
+		return fmt.Errorf("queue: delete %s/%d: %w", stream, seq, err)
+	}
+	return nil
+}
+
+// MaxScan bounds how many messages one Scan reads.
+const MaxScan = 100000
+
+// Scan calls fn with a stream's messages, newest first, until fn returns
+// false, the stream's start is reached, or MaxScan messages were read.
+// Messages deleted meanwhile are skipped.
+func (q *Queue) Scan(ctx context.Context, stream string, fn func(*jetstream.RawStreamMsg) bool) error {
+	info, err := q.StreamInfo(ctx, stream)
+	if err != nil {
+		return err
+	}
+	s, err := q.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	first, last := info.State.FirstSeq, info.State.LastSeq
+	for seq, n := last, 0; seq >= first && seq > 0 && n < MaxScan; seq, n = seq-1, n+1 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("queue: scan %s at %d: %w", stream, seq, err)
+		}
+		if !fn(m) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Ping checks that the store answers.

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/switchyard/switchyard/router"
+)
+
+// check validates rules files with exactly the code serve loads them with.
+func check(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: switchyard check FILE...")
+		return 2
+	}
+	code := 0
+	for _, path := range fs.Args() {
+		cfg, err := router.Load(path, nil, router.BuildOptions{})
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d sources, %d rules)\n", path, len(cfg.File.Sources), len(cfg.File.Rules))
+	}
+	return code
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ", ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// dryRun is `switchyard test`: it shows what serve would do with a payload
+// and sends nothing.
+func dryRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rulesPath := fs.String("rules", "", "rules file (required)")
+	sourceName := fs.String("source", "", "source name, as in /hooks/NAME (required)")
+	var headers, queries listFlag
+	fs.Var(&headers, "header", "request header 'Name: value' (repeatable)")
+	fs.Var(&queries, "query", "query parameter 'k=v' (repeatable)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *rulesPath == "" || *sourceName == "" || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] PAYLOAD.json")
+		return 2
+	}
+	body, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard:", err)
+		return 1
+	}
+	cfg, err := router.Load(*rulesPath, nil, router.BuildOptions{})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	q := url.Values{}
+	for _, kv := range queries {
+		parsed, err := url.ParseQuery(kv)
+		if err != nil {
+			fmt.Fprintf(stderr, "switchyard: --query %q: %v\n", kv, err)
+			return 2
+		}
+		for k, vs := range parsed {
+			q[k] = append(q[k], vs...)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, "/hooks/"+url.PathEscape(*sourceName)+"?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard:", err)
+		return 1
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			fmt.Fprintf(stderr, "switchyard: --header %q: want 'Name: value'\n", h)
+			return 2
+		}
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	d, err := cfg.DryRun(*sourceName, req, body)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard:", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			fmt.Fprintln(stderr, "switchyard:", err)
+			return 1
+		}
+		return 0
+	}
+	printDryRun(stdout, cfg, d)
+	return 0
+}
+
+func printDryRun(w io.Writer, cfg *router.Config, d *router.DryRun) {
+	fmt.Fprintf(w, "source:    %s (%s)\n", d.Source, d.Vendor)
+	if d.Verified {
+		fmt.Fprintln(w, "verified:  yes")
+	} else {
+		fmt.Fprintf(w, "verified:  NO (serve would answer 401): %s\n", d.VerifyError)
+	}
+	if d.EnvelopeError != "" {
+		fmt.Fprintf(w, "envelope:  NO (serve would answer 400): %s\n", d.EnvelopeError)
+		return
+	}
+	ev := d.Event
+	fmt.Fprintf(w, "event:     %s\nid:        %s\ntime:      %s\n", ev.Event, ev.ID, ev.Time.Format("2006-01-02T15:04:05Z07:00"))
+	data, _ := json.MarshalIndent(ev.Data, "           ", "  ")
+	fmt.Fprintf(w, "data:      %s\n", cfg.Redact(string(data)))
+	fmt.Fprintln(w)
+	for _, r := range d.Rules {
+		if !r.Matched {
+			fmt.Fprintf(w, "rule %-24s no match: %s\n", r.Name, r.Reason)
+			continue
+		}
+		fmt.Fprintf(w, "rule %-24s MATCH\n", r.Name)
+		for i, a := range r.Actions {
+			if a.Error != "" {
+				fmt.Fprintf(w, "  action %d (%s): cannot render: %s\n", i+1, a.Kind, a.Error)
+				continue
+			}
+			fmt.Fprintf(w, "  action %d (%s) -> %s\n", i+1, a.Kind, a.Rendered.Target)
+			keys := make([]string, 0, len(a.Rendered.Fields))
+			for k := range a.Rendered.Fields {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(w, "    %s: %s\n", k, indent(a.Rendered.Fields[k], "      "))
+			}
+		}
+	}
+	if len(d.Rules) == 0 {
+		fmt.Fprintln(w, "no rules")
+	}
+	fmt.Fprintln(w, "\n(dry run: nothing was sent)")
+}
+
+func indent(s, pre string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+pre)
+}

@@ -1,0 +1,81 @@
+// Command switchyard receives product-feedback webhooks, verifies them,
+// matches them against rules and delivers the matching actions durably.
+//
+//	switchyard serve --rules FILE [--listen :8080] [--admin-listen 127.0.0.1:8081] [--data ./data] [--nats URL]
+//	switchyard check FILE...
+//	switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] PAYLOAD.json
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+const usage = `usage:
+  switchyard serve --rules FILE [--listen :8080] [--admin-listen 127.0.0.1:8081] [--data ./data] [--nats URL]
+  switchyard check FILE...
+  switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] [--json] PAYLOAD.json
+  switchyard version
+Run 'switchyard COMMAND -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole command line, with signals already turned into ctx.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "check":
+		return check(args[1:], stdout, stderr)
+	case "test":
+		return dryRun(args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, version())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "switchyard: unknown command %q\n%s", args[0], usage)
+	return 2
+}
+
+func version() string {
+	v, rev, dirty := "(devel)", "", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		return fmt.Sprintf("switchyard %s (%s%s)", v, rev, dirty)
+	}
+	return "switchyard " + v
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchyard/switchyard/queue"
+	"github.com/switchyard/switchyard/router"
+	"github.com/switchyard/switchyard/rules"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rulesPath := fs.String("rules", "", "rules file (required)")
+	listen := fs.String("listen", ":8080", "public listener for POST /hooks/:source")
+	adminListen := fs.String("admin-listen", "127.0.0.1:8081", "admin listener: health, metrics, reload (keep it on loopback)")
+	dataDir := fs.String("data", "./data", "directory of the embedded queue's store")
+	natsURL := fs.String("nats", "", "external NATS JetStream servers, comma-separated (default: embedded)")
+	natsCreds := fs.String("nats-creds", "", "credentials file for --nats")
+	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for work in flight")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *rulesPath == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: switchyard serve --rules FILE [flags]")
+		fs.PrintDefaults()
+		return 2
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard:", err)
+		return 2
+	}
+	if err := serveRun(ctx, log, serveOptions{
+		rules: *rulesPath, listen: *listen, admin: *adminListen, data: *dataDir,
+		nats: *natsURL, natsCreds: *natsCreds, drain: *drain,
+	}); err != nil {
+		log.Error("switchyard stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+type serveOptions struct {
+	rules, listen, admin, data, nats, natsCreds string
+	drain                                       time.Duration
+}
+
+func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
+	// Read the rules once before opening the queue, for its settings and to
+	// fail fast on an invalid file.
+	f, err := rules.Load(o.rules, nil)
+	if err != nil {
+		return err
+	}
+	qo := queue.Options{
+		URL: o.nats, DataDir: o.data, Logger: log.With("component", "queue"),
+		SyncAlways: f.Queue.Sync == "always", SyncInterval: f.Queue.SyncInterval,
+		Replicas: f.Queue.Replicas, DedupWindow: f.Queue.DedupWindow,
+	}
+	if o.natsCreds != "" {
+		qo.NATSOptions = append(qo.NATSOptions, nats.UserCredentials(o.natsCreds))
+	}
+	openCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	q, err := queue.Open(openCtx, qo)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+
+	r, err := router.New(router.Options{RulesPath: o.rules, Queue: q, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	pub := &http.Server{
+		Handler:           r.PublicHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	adm := &http.Server{
+		Handler:           r.AdminHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	pl, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", o.listen, err)
+	}
+	al, err := net.Listen("tcp", o.admin)
+	if err != nil {
+		pl.Close()
+		return fmt.Errorf("admin listen %s: %w", o.admin, err)
+	}
+	if host, _, _ := net.SplitHostPort(al.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		log.Warn("the admin listener is not on loopback: anyone who reaches it can reload rules and read metrics", "addr", al.Addr().String())
+	}
+
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
+	runDone := make(chan error, 1)
+	go func() { runDone <- r.Run(runCtx) }()
+	srvErr := make(chan error, 2)
+	go func() { srvErr <- pub.Serve(pl) }()
+	go func() { srvErr <- adm.Serve(al) }()
+	log.Info("switchyard serving", "version", version(), "listen", pl.Addr().String(), "admin", al.Addr().String(),
+		"rules", o.rules, "store", storeName(o), "rule_count", len(r.Config().File.Rules))
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping: draining requests and deliveries in flight")
+			break loop
+		case <-hup:
+			_ = r.Reload() // logged by Reload; the running rules stay on error
+		case err := <-srvErr:
+			if !errors.Is(err, http.ErrServerClosed) {
+				serveErr = err
+				break loop
+			}
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.drain)
+	defer cancel()
+	_ = pub.Shutdown(sctx)
+	_ = adm.Shutdown(sctx)
+	stopRun()
+	select {
+	case err := <-runDone:
+		if err != nil && serveErr == nil {
+			serveErr = err
+		}
+	case <-sctx.Done():
+		log.Warn("drain timed out; unfinished deliveries will be retried on the next start")
+	}
+	if serveErr == nil {
+		log.Info("stopped")
+	}
+	return serveErr
+}
+
+func storeName(o serveOptions) string {
+	if o.nats != "" {
+		return "nats " + o.nats
+	}
+	return "embedded " + o.data
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	ho := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, ho)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

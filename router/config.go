@@ -1,0 +1,230 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/switchyard/switchyard/actions"
+	"github.com/switchyard/switchyard/actions/email"
+	"github.com/switchyard/switchyard/actions/slack"
+	"github.com/switchyard/switchyard/actions/webhook"
+	"github.com/switchyard/switchyard/rules"
+	"github.com/switchyard/switchyard/secret"
+	"github.com/switchyard/switchyard/sources"
+)
+
+// Config is a rules file with everything built from it: sources, compiled
+// rules, actions with their templates and clients, and a redactor for its
+// secrets. It is immutable once built; Reload swaps a whole new one in.
+type Config struct {
+	File     *rules.File
+	sources  map[string]source
+	rules    map[string]*rule
+	redactor *secret.Redactor
+}
+
+type source struct {
+	sources.Source
+	maxBody int64
+}
+
+type rule struct {
+	*rules.Rule
+	actions []*action
+}
+
+// action is a built action with the policy that wraps it.
+type action struct {
+	actions.Action
+	rule   string
+	index  int
+	policy RetryPolicy
+}
+
+// RetryPolicy is how often and how patiently one action is retried.
+type RetryPolicy struct {
+	Attempts int           // attempts in all, the first included
+	Initial  time.Duration // delay before the second attempt
+	Max      time.Duration // longest delay between attempts
+	Timeout  time.Duration // one attempt's time limit
+}
+
+// MaxAttemptTimeout bounds an attempt's timeout so that it stays well under
+// the queue's redelivery time (ackWait).
+const MaxAttemptTimeout = 45 * time.Second
+
+// MaxRetryAfter caps how long a receiver's Retry-After may hold a delivery.
+const MaxRetryAfter = 10 * time.Minute
+
+// DefaultPolicy is the retry policy of each action kind when the rules file
+// says nothing. With these, a receiver that is down is retried for about
+// three hours before the delivery becomes a dead letter.
+func DefaultPolicy(kind string) RetryPolicy {
+	switch kind {
+	case "email":
+		return RetryPolicy{Attempts: 12, Initial: 5 * time.Second, Max: 30 * time.Minute, Timeout: 30 * time.Second}
+	default:
+		return RetryPolicy{Attempts: 15, Initial: time.Second, Max: 30 * time.Minute, Timeout: 10 * time.Second}
+	}
+}
+
+// Delay is the wait before attempt n+1 after attempt n (n >= 1) failed:
+// exponential from Initial, capped at Max, with "equal jitter" (a random
+// point in the upper half) so that many failed deliveries do not return in
+// step; never less than the receiver's Retry-After (itself capped).
+func (p RetryPolicy) Delay(n int, retryAfter time.Duration, rnd func() float64) time.Duration {
+	d := p.Initial
+	for i := 1; i < n && d < p.Max; i++ {
+		d *= 2
+	}
+	d = min(d, p.Max)
+	d = d/2 + time.Duration(rnd()*float64(d/2))
+	return max(d, min(retryAfter, MaxRetryAfter))
+}
+
+// BuildOptions carries what building a Config needs besides the file.
+type BuildOptions struct {
+	// HTTPClient is used by http actions; nil: each action's default.
+	HTTPClient *http.Client
+	// Now is the clock for signed-timestamp tolerances; nil: time.Now.
+	Now func() time.Time
+}
+
+// Load reads, validates and builds a rules file exactly as serve does; it
+// is what `switchyard check` runs. getenv nil reads the environment.
+func Load(path string, getenv func(string) (string, bool), o BuildOptions) (*Config, error) {
+	f, err := rules.Load(path, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return Build(f, o)
+}
+
+var sourceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// Build makes every source and action of a loaded file. Every error is
+// reported, each with the position of the entry it concerns.
+func Build(f *rules.File, o BuildOptions) (*Config, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	c := &Config{
+		File:     f,
+		sources:  make(map[string]source, len(f.Sources)),
+		rules:    make(map[string]*rule, len(f.Rules)),
+		redactor: secret.NewRedactor(f.Secrets),
+	}
+	var errs []error
+	fail := func(pos rules.Pos, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", pos, c.redactor.Redact(fmt.Sprintf(format, args...))))
+	}
+	for _, s := range f.Sources {
+		if !sourceName.MatchString(s.Name) {
+			fail(s.Pos, "source %q: a source name is 1-64 letters, digits, '-' or '_' (it is a URL path segment)", s.Name)
+			continue
+		}
+		cfg := sources.Config{
+			Name: s.Name, Vendor: s.Vendor, Key: s.Key, Secret: s.Secret, Tolerance: s.Tolerance,
+		}
+		if s.Signature != nil {
+			cfg.Signature = sources.Signature{Header: s.Signature.Header, Algorithm: s.Signature.Algorithm, Encoding: s.Signature.Encoding, Prefix: s.Signature.Prefix}
+		}
+		src, err := sources.New(cfg, o.Now)
+		if err != nil {
+			fail(s.Pos, "source %q: %v", s.Name, err)
+			continue
+		}
+		maxBody := s.MaxBody
+		if maxBody <= 0 {
+			maxBody = rules.DefaultMaxBody
+		}
+		c.sources[s.Name] = source{Source: src, maxBody: maxBody}
+	}
+	for _, r := range f.Rules {
+		br := &rule{Rule: r}
+		for i, a := range r.Actions {
+			act, err := buildAction(f, a, o)
+			if err != nil {
+				fail(a.Pos, "rule %q action #%d (%s): %v", r.Name, i+1, a.Kind, err)
+				continue
+			}
+			p := DefaultPolicy(a.Kind)
+			if a.Retry != nil {
+				if a.Retry.Attempts > 0 {
+					p.Attempts = a.Retry.Attempts
+				}
+				if a.Retry.Initial > 0 {
+					p.Initial = a.Retry.Initial
+				}
+				if a.Retry.Max > 0 {
+					p.Max = a.Retry.Max
+				}
+			}
+			if p.Max < p.Initial {
+				p.Max = p.Initial
+			}
+			if a.Timeout > 0 {
+				p.Timeout = a.Timeout
+			}
+			if p.Timeout > MaxAttemptTimeout {
+				fail(a.Pos, "rule %q action #%d: timeout %s is over the limit of %s", r.Name, i+1, p.Timeout, MaxAttemptTimeout)
+				continue
+			}
+			br.actions = append(br.actions, &action{Action: act, rule: r.Name, index: i, policy: p})
+		}
+		c.rules[r.Name] = br
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions) (actions.Action, error) {
+	switch a.Kind {
+	case "slack":
+		if f.Slack == nil {
+			return nil, errors.New("a slack action needs a top-level slack: block")
+		}
+		return slack.New(slack.Config{Token: f.Slack.Token, WebhookURL: f.Slack.WebhookURL, APIURL: f.Slack.APIURL},
+			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji})
+	case "http":
+		h := a.HTTP
+		return webhook.New(webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout}, o.HTTPClient)
+	case "email":
+		if f.SMTP == nil {
+			return nil, errors.New("an email action needs a top-level smtp: block")
+		}
+		s := f.SMTP
+		return email.New(email.Config{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password, TLS: s.TLS, From: s.From},
+			email.Spec{To: a.Email.To, Cc: a.Email.Cc, Subject: a.Email.Subject, Text: a.Email.Text, HTML: a.Email.HTML})
+	}
+	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// action finds a job's action in this config. A job made under an older
+// config may name a rule or action that no longer exists.
+func (c *Config) action(ruleName string, index int, kind string) (*action, error) {
+	r, ok := c.rules[ruleName]
+	if !ok {
+		return nil, fmt.Errorf("rule %q is no longer in the rules file", ruleName)
+	}
+	if index < 0 || index >= len(r.actions) {
+		return nil, fmt.Errorf("rule %q has no action %d any more", ruleName, index+1)
+	}
+	a := r.actions[index]
+	if a.Kind() != kind {
+		return nil, fmt.Errorf("rule %q action %d is now a %s action, not %s", ruleName, index+1, a.Kind(), kind)
+	}
+	return a, nil
+}
+
+// Redact removes this config's secrets from s.
+func (c *Config) Redact(s string) string { return c.redactor.Redact(s) }
+
+// jitter is the random source of retry delays.
+func jitter() float64 { return rand.Float64() }

@@ -1,0 +1,86 @@
+package router
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/switchyard/switchyard/actions"
+	"github.com/switchyard/switchyard/event"
+	"github.com/switchyard/switchyard/sources"
+)
+
+// DryRun is what `switchyard test` shows: the verification result, the
+// normalized event, each rule matched or not and why, and each action of
+// the matching rules rendered with secrets redacted. Nothing is sent.
+type DryRun struct {
+	Source        string       `json:"source"`
+	Vendor        string       `json:"vendor"`
+	Verified      bool         `json:"verified"`
+	VerifyError   string       `json:"verify_error,omitempty"`
+	EnvelopeError string       `json:"envelope_error,omitempty"`
+	Event         *event.Event `json:"event,omitempty"`
+	Rules         []RuleResult `json:"rules"`
+}
+
+// RuleResult is one rule's verdict on the event.
+type RuleResult struct {
+	Name    string         `json:"name"`
+	Matched bool           `json:"matched"`
+	Reason  string         `json:"reason,omitempty"`
+	Actions []ActionResult `json:"actions,omitempty"`
+}
+
+// ActionResult is one action rendered, or why it could not be.
+type ActionResult struct {
+	Kind     string            `json:"kind"`
+	Rendered *actions.Rendered `json:"rendered,omitempty"`
+	Error    string            `json:"error,omitempty"`
+}
+
+// DryRun runs a request through verification, normalization and matching
+// with this config, and renders what would be sent. A request that fails
+// verification is still normalized and matched, so rules can be tried on
+// unsigned payloads; Verified says it would have been refused.
+func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*DryRun, error) {
+	src, ok := c.sources[sourceName]
+	if !ok {
+		return nil, fmt.Errorf("no source %q in %s", sourceName, c.File.Path)
+	}
+	d := &DryRun{Source: sourceName, Vendor: src.Vendor(), Rules: []RuleResult{}}
+	if err := src.Verify(req, body); err != nil {
+		d.VerifyError = c.Redact(err.Error())
+	} else {
+		d.Verified = true
+	}
+	if _, err := src.Envelope(req.Header, body); err != nil {
+		d.EnvelopeError = c.Redact(err.Error())
+		return d, nil
+	}
+	var hdr map[string]string
+	if req != nil {
+		hdr = sources.Headers(req.Header)
+	}
+	ev, err := src.Normalize(body, hdr)
+	if err != nil {
+		d.EnvelopeError = c.Redact(err.Error())
+		return d, nil
+	}
+	d.Event = &ev
+	for _, ex := range c.File.Set.Explain(&ev) {
+		rr := RuleResult{Name: ex.Rule.Name, Matched: ex.Matched, Reason: c.Redact(ex.Reason)}
+		if ex.Matched {
+			for _, a := range c.rules[ex.Rule.Name].actions {
+				ar := ActionResult{Kind: a.Kind()}
+				if rd, err := a.Render(&ev); err != nil {
+					ar.Error = c.Redact(err.Error())
+				} else {
+					rd = redactRendered(c, rd)
+					ar.Rendered = &rd
+				}
+				rr.Actions = append(rr.Actions, ar)
+			}
+		}
+		d.Rules = append(d.Rules, rr)
+	}
+	return d, nil
+}

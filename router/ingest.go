@@ -1,0 +1,162 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchyard/switchyard/queue"
+	"github.com/switchyard/switchyard/sources"
+)
+
+// Headers of a stored event message. The message's data is the request body
+// exactly as received, so that it can be verified again and nothing is lost
+// to re-encoding.
+const (
+	hdrSource   = "Switchyard-Source"
+	hdrVendor   = "Switchyard-Vendor"
+	hdrEvent    = "Switchyard-Event"
+	hdrID       = "Switchyard-Id"
+	hdrReceived = "Switchyard-Received"
+	hdrHeaders  = "Switchyard-Headers"
+)
+
+// PublicHandler serves POST /hooks/:source, the only endpoint to expose to
+// the internet.
+func (r *Router) PublicHandler() http.Handler {
+	mux := httprouter.New()
+	mux.POST("/hooks/:source", r.ingest)
+	mux.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not found")
+	})
+	mux.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+	})
+	mux.HandleOPTIONS = false
+	return mux
+}
+
+type ingestResponse struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// ingest is the ack path: verify the raw bytes, check the envelope, store,
+// 202. Decoding and matching happen after the 202.
+func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	name := ps.ByName("source")
+	cfg := r.cur.Load() // one config for the whole request, whatever reloads meanwhile
+	src, ok := cfg.sources[name]
+	if !ok {
+		r.metrics.received.WithLabelValues("unknown", "unknown_source").Inc()
+		writeError(w, http.StatusNotFound, "unknown source")
+		return
+	}
+	log := r.log.With("source", name)
+	outcome := func(o string) { r.metrics.received.WithLabelValues(name, o).Inc() }
+
+	if ct := req.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			outcome("unsupported_media_type")
+			writeError(w, http.StatusUnsupportedMediaType, "content type must be application/json")
+			return
+		}
+	}
+	if req.ContentLength > src.maxBody {
+		outcome("too_large")
+		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, src.maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			outcome("too_large")
+			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+			return
+		}
+		outcome("malformed")
+		writeError(w, http.StatusBadRequest, "could not read body")
+		return
+	}
+	if err := src.Verify(req, body); err != nil {
+		if errors.Is(err, sources.ErrMalformed) {
+			outcome("malformed")
+			log.Info("refused malformed request", "err", cfg.Redact(err.Error()))
+			writeError(w, http.StatusBadRequest, "malformed body")
+			return
+		}
+		outcome("unauthorized")
+		log.Warn("refused unverified request", "remote", req.RemoteAddr, "err", cfg.Redact(err.Error()))
+		writeError(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	env, err := src.Envelope(req.Header, body)
+	if err != nil {
+		outcome("malformed")
+		log.Info("refused malformed body", "err", cfg.Redact(err.Error()))
+		writeError(w, http.StatusBadRequest, "malformed body: "+publicReason(err))
+		return
+	}
+	hdrs, err := json.Marshal(sources.Headers(req.Header))
+	if err != nil {
+		outcome("malformed")
+		writeError(w, http.StatusBadRequest, "malformed headers")
+		return
+	}
+	h := nats.Header{}
+	h.Set(hdrSource, name)
+	h.Set(hdrVendor, src.Vendor())
+	h.Set(hdrEvent, env.Event)
+	h.Set(hdrID, env.ID)
+	h.Set(hdrReceived, r.opts.Now().UTC().Format(time.RFC3339Nano))
+	h.Set(hdrHeaders, string(hdrs))
+	dup, err := r.q.Publish(req.Context(), queue.EventsSubject+"."+name, name+"/"+env.ID, h, body)
+	if err != nil {
+		outcome("store_failed")
+		log.Error("could not store event; asking the vendor to retry", "event", env.Event, "id", env.ID, "err", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "event could not be stored; retry later")
+		return
+	}
+	if dup {
+		outcome("duplicate")
+	} else {
+		outcome("accepted")
+	}
+	log.Info("event accepted", "event", env.Event, "id", env.ID, "duplicate", dup)
+	writeJSON(w, http.StatusAccepted, ingestResponse{ID: env.ID, Duplicate: dup})
+}
+
+// publicReason is the part of an envelope error safe to show the sender:
+// what is malformed, never a secret or an expected value.
+func publicReason(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, sources.ErrMalformed.Error()+": ")
+	if i := strings.LastIndex(msg, ": "+sources.ErrMalformed.Error()); i >= 0 {
+		msg = msg[:i]
+	}
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return msg
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,156 @@
+// Package router is Switchyard's engine: the public webhook listener, the
+// matcher that turns stored events into delivery jobs, the delivery workers,
+// reload, and the admin API.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchyard/switchyard/queue"
+)
+
+// Options configures a Router.
+type Options struct {
+	// RulesPath is the rules file, read at New and at every Reload.
+	RulesPath string
+	// Getenv expands ${VAR}; nil reads the environment.
+	Getenv func(string) (string, bool)
+	Queue  *queue.Queue
+	Logger *slog.Logger
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// HTTPClient is used by http actions; nil: their default.
+	HTTPClient *http.Client
+	// Workers is the number of concurrent deliveries per action kind; zero
+	// kinds get DefaultWorkers.
+	Workers map[string]int
+	// MatchWorkers is the number of events matched concurrently (default 4).
+	MatchWorkers int
+	// Registry receives the metrics; nil: a new registry.
+	Registry *prometheus.Registry
+}
+
+// DefaultWorkers are the concurrent deliveries per action kind. Each kind
+// has its own pool and consumer, so a slow Slack never holds up HTTP.
+var defaultWorkers = map[string]int{"http": 32, "slack": 8, "email": 8}
+
+// Router holds the current config and runs the pipeline.
+type Router struct {
+	opts    Options
+	log     *slog.Logger
+	q       *queue.Queue
+	cur     atomic.Pointer[Config]
+	reload  sync.Mutex // one reload at a time
+	metrics *metrics
+	// evalLogged remembers the rules whose run-time evaluation error was
+	// logged under the current config, so each is logged once.
+	evalLogged sync.Map
+}
+
+// New loads the rules file and returns a Router ready to serve.
+func New(o Options) (*Router, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MatchWorkers <= 0 {
+		o.MatchWorkers = 4
+	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Queue == nil {
+		return nil, errors.New("router: a queue is required")
+	}
+	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry)}
+	cfg, err := r.load()
+	if err != nil {
+		r.metrics.reloadOK.Set(0)
+		return nil, err
+	}
+	r.swap(cfg)
+	return r, nil
+}
+
+func (r *Router) load() (*Config, error) {
+	return Load(r.opts.RulesPath, r.opts.Getenv, BuildOptions{HTTPClient: r.opts.HTTPClient, Now: r.opts.Now})
+}
+
+func (r *Router) swap(cfg *Config) {
+	r.cur.Store(cfg)
+	r.evalLogged.Clear()
+	r.metrics.reloadOK.Set(1)
+	r.metrics.reloadTime.Set(float64(r.opts.Now().Unix()))
+	r.metrics.setConfig(cfg)
+}
+
+// Config returns the config in force.
+func (r *Router) Config() *Config { return r.cur.Load() }
+
+// Reload reads the rules file again and, if the whole of it is valid,
+// swaps it in atomically. An invalid file leaves the running config in
+// place; the error says why, with positions.
+func (r *Router) Reload() error {
+	r.reload.Lock()
+	defer r.reload.Unlock()
+	cfg, err := r.load()
+	if err != nil {
+		r.metrics.reloadOK.Set(0)
+		r.log.Error("reload failed; keeping the running rules", "file", r.opts.RulesPath, "err", err)
+		return fmt.Errorf("reload %s: %w", r.opts.RulesPath, err)
+	}
+	r.swap(cfg)
+	r.log.Info("rules reloaded", "file", r.opts.RulesPath, "rules", len(cfg.File.Rules), "sources", len(cfg.File.Sources), "hash", cfg.File.Hash[:12])
+	return nil
+}
+
+// Run consumes events and jobs until ctx is done, then lets the work in
+// flight finish.
+func (r *Router) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	run := func(o queue.ConsumerOptions, h queue.Handler) {
+		wg.Go(func() {
+			if err := r.q.Consume(ctx, o, h); err != nil {
+				errs <- err
+			}
+		})
+	}
+	run(queue.ConsumerOptions{
+		Stream: queue.EventsStream, Durable: "matcher", Filter: queue.EventsSubject + ".>",
+		Workers: r.opts.MatchWorkers, AckWait: 30 * time.Second,
+	}, r.match)
+	for _, kind := range []string{"http", "slack", "email"} {
+		n := r.opts.Workers[kind]
+		if n <= 0 {
+			n = defaultWorkers[kind]
+		}
+		run(queue.ConsumerOptions{
+			Stream: queue.JobsStream, Durable: "deliver-" + kind, Filter: queue.JobsSubject + "." + kind,
+			Workers: n, AckWait: MaxAttemptTimeout + 15*time.Second,
+		}, r.deliver)
+	}
+	go r.metrics.pollQueue(ctx, r.q)
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for err := range ch {
+		out = append(out, err)
+	}
+	return out
+}
