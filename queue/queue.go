@@ -61,7 +61,7 @@ type Options struct {
 	// LogRetention is how long match and delivery records are kept
 	// (default 7 days).
 	LogRetention time.Duration
-	Logger         *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Queue is an open connection to the streams.
