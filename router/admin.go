@@ -9,8 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// AdminHandler serves the admin listener: health, readiness, metrics and
-// reload. Bind it to loopback.
+// AdminHandler serves the admin listener: health, readiness, metrics,
+// reload, the admin API and the dashboard. Bind it to loopback, or set
+// Options.AdminToken.
 func (r *Router) AdminHandler() http.Handler {
 	mux := httprouter.New()
 	mux.GET("/healthz", func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
@@ -26,9 +27,13 @@ func (r *Router) AdminHandler() http.Handler {
 		cfg := r.Config()
 		writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "rules": len(cfg.File.Rules), "hash": cfg.File.Hash})
 	})
+	r.apiRoutes(mux)
 	mux.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 	})
+	if r.opts.AdminToken != "" {
+		return tokenAuth(r.opts.AdminToken.Reveal(), mux)
+	}
 	return mux
 }
 

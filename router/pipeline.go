@@ -70,16 +70,24 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		ev.Received = t
 	}
 	matched, evalErrs := cfg.File.Set.Match(&ev)
+	rec := EventRecord{
+		Key: ev.Key(), Source: ev.Source, Vendor: ev.Vendor, Event: ev.Event, ID: ev.ID,
+		Time: ev.Time, Received: ev.Received, Rules: ruleNames(matched), Full: &ev,
+	}
 	for _, e := range evalErrs {
 		r.metrics.evalErrors.WithLabelValues(e.Rule.Name).Inc()
+		r.counts(e.Rule.Name).errors.Add(1)
+		msg := cfg.Redact(e.Err.Error())
+		rec.Errors = append(rec.Errors, RuleError{Rule: e.Rule.Name, Error: msg})
 		if _, logged := r.evalLogged.LoadOrStore(e.Rule.Name, true); !logged {
 			log.Warn("condition failed at run time; counted as no match (logged once per rule until the next reload)",
-				"rule", e.Rule.Name, "err", cfg.Redact(e.Err.Error()))
+				"rule", e.Rule.Name, "err", msg)
 		}
 	}
 	now := r.opts.Now()
 	for _, rl := range matched {
 		r.metrics.matches.WithLabelValues(rl.Name).Inc()
+		r.counts(rl.Name).matches.Add(1)
 		for i, a := range rl.Actions {
 			j := Job{ID: jobID(&ev, rl.Name, i), Event: ev, Rule: rl.Name, Action: i, Kind: a.Kind, Matched: now}
 			data, err := json.Marshal(j)
@@ -93,8 +101,11 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 				_ = m.NakWithDelay(time.Second)
 				return
 			}
+			rec.Jobs++
 		}
 	}
+	rec.At = now.UTC()
+	r.record(ctx, matchSubject+"."+ev.Source, rec)
 	log.Info("event matched", "event", ev.Event, "rules", ruleNames(matched))
 	r.ack(m, log)
 }
@@ -128,6 +139,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	if err != nil {
 		log.Error("delivery is a dead letter", "err", err)
 		r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
+		r.recordDelivery(ctx, &j, "dead", attempt, 0, err.Error(), 0)
 		r.bury(ctx, m, DeadLetter{Job: j, Attempts: attempt, Error: err.Error(), At: r.opts.Now()})
 		return
 	}
@@ -141,6 +153,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	if err == nil {
 		r.metrics.deliveries.WithLabelValues(j.Kind, "delivered").Inc()
 		log.Info("delivered", "latency", took)
+		r.recordDelivery(ctx, &j, "delivered", attempt, took, "", 0)
 		r.ack(m, log)
 		return
 	}
@@ -153,6 +166,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		delay := p.Delay(attempt, after, jitter)
 		r.metrics.deliveries.WithLabelValues(j.Kind, "retrying").Inc()
 		log.Warn("delivery failed; will retry", "err", msg, "in", delay, "latency", took)
+		r.recordDelivery(ctx, &j, "retrying", attempt, took, msg, delay)
 		if err := m.NakWithDelay(delay); err != nil {
 			log.Error("could not schedule the retry; the queue redelivers after its ack wait", "err", err)
 		}
@@ -160,6 +174,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	}
 	r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
 	log.Error("delivery failed; parked as a dead letter", "err", msg, "permanent", !retry, "latency", took)
+	r.recordDelivery(ctx, &j, "dead", attempt, took, msg, 0)
 	d := DeadLetter{Job: j, Attempts: attempt, Error: msg, At: r.opts.Now()}
 	if rd, rerr := act.Render(&j.Event); rerr == nil {
 		rd = redactRendered(cfg, rd)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard/switchyard/queue"
+	"github.com/switchyard/switchyard/secret"
 )
 
 // Options configures a Router.
@@ -37,6 +38,9 @@ type Options struct {
 	MatchWorkers int
 	// Registry receives the metrics; nil: a new registry.
 	Registry *prometheus.Registry
+	// AdminToken, when set, is required as a bearer token on the admin
+	// listener (all but /healthz, /readyz and the dashboard's static files).
+	AdminToken secret.Secret
 }
 
 // DefaultWorkers are the concurrent deliveries per action kind. Each kind
@@ -51,6 +55,12 @@ type Router struct {
 	cur     atomic.Pointer[Config]
 	reload  sync.Mutex // one reload at a time
 	metrics *metrics
+	// ruleCounts counts matches and evaluation errors per rule name since
+	// the process started, for the admin API.
+	ruleCounts sync.Map // string -> *ruleCount
+	// lastReload is the outcome of the last load, for the admin API.
+	lastReload atomic.Pointer[ReloadStatus]
+	loadedAt   atomic.Value // time.Time the config in force was loaded
 	// evalLogged remembers the rules whose run-time evaluation error was
 	// logged under the current config, so each is logged once.
 	evalLogged sync.Map
@@ -83,12 +93,31 @@ func New(o Options) (*Router, error) {
 	return r, nil
 }
 
+type ruleCount struct{ matches, errors atomic.Int64 }
+
+func (r *Router) counts(rule string) *ruleCount {
+	if c, ok := r.ruleCounts.Load(rule); ok {
+		return c.(*ruleCount)
+	}
+	c, _ := r.ruleCounts.LoadOrStore(rule, &ruleCount{})
+	return c.(*ruleCount)
+}
+
+// ReloadStatus is the outcome of the last attempt to load the rules file.
+type ReloadStatus struct {
+	OK    bool      `json:"ok"`
+	At    time.Time `json:"at"`
+	Error string    `json:"error,omitempty"`
+}
+
 func (r *Router) load() (*Config, error) {
 	return Load(r.opts.RulesPath, r.opts.Getenv, BuildOptions{HTTPClient: r.opts.HTTPClient, Now: r.opts.Now})
 }
 
 func (r *Router) swap(cfg *Config) {
 	r.cur.Store(cfg)
+	r.loadedAt.Store(r.opts.Now().UTC())
+	r.lastReload.Store(&ReloadStatus{OK: true, At: r.opts.Now().UTC()})
 	r.evalLogged.Clear()
 	r.metrics.reloadOK.Set(1)
 	r.metrics.reloadTime.Set(float64(r.opts.Now().Unix()))
@@ -107,6 +136,7 @@ func (r *Router) Reload() error {
 	cfg, err := r.load()
 	if err != nil {
 		r.metrics.reloadOK.Set(0)
+		r.lastReload.Store(&ReloadStatus{OK: false, At: r.opts.Now().UTC(), Error: err.Error()})
 		r.log.Error("reload failed; keeping the running rules", "file", r.opts.RulesPath, "err", err)
 		return fmt.Errorf("reload %s: %w", r.opts.RulesPath, err)
 	}

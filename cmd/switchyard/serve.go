@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard/switchyard/queue"
 	"github.com/switchyard/switchyard/router"
 	"github.com/switchyard/switchyard/rules"
+	"github.com/switchyard/switchyard/secret"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -34,6 +35,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for work in flight")
+	adminToken := fs.String("admin-token", "", "bearer token required on the admin listener (default: $SWITCHYARD_ADMIN_TOKEN; none)")
+	maxInFlight := fs.Int("max-in-flight", 1024, "public requests served at once; more are answered 503 with Retry-After")
+	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -50,6 +54,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := serveRun(ctx, log, serveOptions{
 		rules: *rulesPath, listen: *listen, admin: *adminListen, data: *dataDir,
 		nats: *natsURL, natsCreds: *natsCreds, drain: *drain,
+		adminToken:  secret.Secret(firstNonEmpty(*adminToken, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))),
+		maxInFlight: *maxInFlight, readHeaderTimeout: *readHeaderTimeout,
 	}); err != nil {
 		log.Error("switchyard stopped", "err", err)
 		return 1
@@ -59,7 +65,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type serveOptions struct {
 	rules, listen, admin, data, nats, natsCreds string
-	drain                                       time.Duration
+	drain, readHeaderTimeout                    time.Duration
+	adminToken                                  secret.Secret
+	maxInFlight                                 int
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
@@ -85,14 +102,14 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 	}
 	defer q.Close()
 
-	r, err := router.New(router.Options{RulesPath: o.rules, Queue: q, Logger: log})
+	r, err := router.New(router.Options{RulesPath: o.rules, Queue: q, Logger: log, AdminToken: o.adminToken})
 	if err != nil {
 		return err
 	}
 
 	pub := &http.Server{
-		Handler:           r.PublicHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           router.LimitInFlight(o.maxInFlight, r.PublicHandler()),
+		ReadHeaderTimeout: o.readHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -101,7 +118,7 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 	}
 	adm := &http.Server{
 		Handler:           r.AdminHandler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: o.readHeaderTimeout,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -114,8 +131,8 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 		pl.Close()
 		return fmt.Errorf("admin listen %s: %w", o.admin, err)
 	}
-	if host, _, _ := net.SplitHostPort(al.Addr().String()); !net.ParseIP(host).IsLoopback() {
-		log.Warn("the admin listener is not on loopback: anyone who reaches it can reload rules and read metrics", "addr", al.Addr().String())
+	if host, _, _ := net.SplitHostPort(al.Addr().String()); !net.ParseIP(host).IsLoopback() && o.adminToken.IsZero() {
+		log.Warn("the admin listener is not on loopback and has no --admin-token: anyone who reaches it can read events, replay deliveries and reload rules", "addr", al.Addr().String())
 	}
 
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
