@@ -4,6 +4,7 @@
 //	switchyard serve --rules FILE [--listen :8080] [--admin-listen 127.0.0.1:8081] [--data ./data] [--nats URL]
 //	switchyard check FILE...
 //	switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] PAYLOAD.json
+//	switchyard dead-letters list|replay|drop [--admin URL] [SEQ...]
 package main
 
 import (
@@ -20,6 +21,7 @@ const usage = `usage:
   switchyard serve --rules FILE [--listen :8080] [--admin-listen 127.0.0.1:8081] [--data ./data] [--nats URL]
   switchyard check FILE...
   switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] [--json] PAYLOAD.json
+  switchyard dead-letters list|replay|drop [--admin URL] [--rule R] [--kind K] [--since 1h] [SEQ...]
   switchyard version
 Run 'switchyard COMMAND -h' for a command's flags.
 `
@@ -43,6 +45,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "test":
 		return dryRun(args[1:], stdout, stderr)
+	case "dead-letters":
+		return deadLetters(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version())
 		return 0

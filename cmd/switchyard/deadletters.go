@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+const deadLettersUsage = `usage: switchyard dead-letters list|replay|drop [flags] [SEQ...]
+  list                 list dead letters (filters below)
+  replay SEQ...        replay these; or, with no SEQ, every dead letter the filters select
+  drop SEQ...          delete these; or, with no SEQ, every dead letter the filters select
+A bulk replay or drop needs at least one filter, or --all.
+`
+
+// deadLetters is a thin client of the admin API's dead-letter endpoints.
+func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, deadLettersUsage)
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("dead-letters "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	admin := fs.String("admin", "http://127.0.0.1:8081", "admin listener URL")
+	token := fs.String("token", "", "admin token (default: $SWITCHYARD_ADMIN_TOKEN)")
+	rule := fs.String("rule", "", "only this rule's dead letters")
+	kind := fs.String("kind", "", "only this action kind (slack, http, email)")
+	source := fs.String("source", "", "only this source's dead letters")
+	since := fs.String("since", "", "only dead letters since this RFC 3339 time or duration ago (1h)")
+	all := fs.Bool("all", false, "with replay or drop and no SEQ: every dead letter")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	c := &adminClient{base: strings.TrimRight(*admin, "/"), token: firstNonEmpty(*token, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))}
+	q := url.Values{}
+	for k, v := range map[string]string{"rule": *rule, "kind": *kind, "source": *source, "since": *since} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if *all {
+		q.Set("all", "true")
+	}
+	var (
+		out any
+		err error
+	)
+	switch verb {
+	case "list":
+		var res struct {
+			DeadLetters []struct {
+				Seq      uint64    `json:"seq"`
+				At       time.Time `json:"at"`
+				Attempts int       `json:"attempts"`
+				Error    string    `json:"error"`
+				Job      struct {
+					Rule   string `json:"rule"`
+					Action int    `json:"action"`
+					Kind   string `json:"kind"`
+					Event  struct {
+						Source string `json:"source"`
+						Event  string `json:"event"`
+						ID     string `json:"id"`
+					} `json:"event"`
+				} `json:"job"`
+			} `json:"dead_letters"`
+		}
+		q.Set("limit", "1000")
+		if err = c.do(ctx, http.MethodGet, "/api/dead-letters?"+q.Encode(), &res); err == nil && !*asJSON {
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "SEQ\tAT\tRULE\tACTION\tEVENT\tATTEMPTS\tERROR")
+			for _, d := range res.DeadLetters {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t#%d %s\t%s %s/%s\t%d\t%s\n", d.Seq, d.At.Format(time.RFC3339), d.Job.Rule,
+					d.Job.Action+1, d.Job.Kind, d.Job.Event.Event, d.Job.Event.Source, d.Job.Event.ID, d.Attempts, oneLine(d.Error, 100))
+			}
+			_ = tw.Flush()
+			return 0
+		}
+		out = res
+	case "replay", "drop":
+		method, suffix := http.MethodPost, "/replay"
+		if verb == "drop" {
+			method, suffix = http.MethodDelete, ""
+		}
+		var res map[string]any
+		if fs.NArg() == 0 {
+			path := "/api/dead-letters"
+			if verb == "replay" {
+				path += "/replay"
+			}
+			err = c.do(ctx, method, path+"?"+q.Encode(), &res)
+			out = res
+			break
+		}
+		done, failed := []string{}, []string{}
+		for _, seq := range fs.Args() {
+			if e := c.do(ctx, method, "/api/dead-letters/"+url.PathEscape(seq)+suffix, nil); e != nil {
+				failed = append(failed, seq+": "+e.Error())
+				continue
+			}
+			done = append(done, seq)
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", map[string]string{"replay": "replayed", "drop": "dropped"}[verb], strings.Join(done, " "))
+		for _, f := range failed {
+			fmt.Fprintln(stderr, "failed:", f)
+		}
+		if len(failed) > 0 {
+			return 1
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "switchyard dead-letters: unknown verb %q\n%s", verb, deadLettersUsage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard:", err)
+		return 1
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(out)
+	return 0
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}
+
+type adminClient struct {
+	base, token string
+}
+
+func (c *adminClient) do(ctx context.Context, method, path string, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		if json.Unmarshal(body, &e) == nil && e.Error != "" {
+			return fmt.Errorf("%s %s: %s (%d)", method, path, e.Error, resp.StatusCode)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	if out != nil {
+		return json.Unmarshal(body, out)
+	}
+	return nil
+}
