@@ -106,7 +106,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	}
 	rec.At = now.UTC()
 	r.record(ctx, matchSubject+"."+ev.Source, rec)
-	log.Info("event matched", "event", ev.Event, "rules", ruleNames(matched))
+	log.Info("event matched", "rules", rec.Rules, "jobs", rec.Jobs)
 	r.ack(m, log)
 }
 
