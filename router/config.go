@@ -61,8 +61,8 @@ const MaxAttemptTimeout = 45 * time.Second
 const MaxRetryAfter = 10 * time.Minute
 
 // DefaultPolicy is the retry policy of each action kind when the rules file
-// says nothing. With these, a receiver that is down is retried for about
-// three hours before the delivery becomes a dead letter.
+// says nothing. With these, a receiver that is down is retried for one to
+// two hours (the jitter decides) before the delivery becomes a dead letter.
 func DefaultPolicy(kind string) RetryPolicy {
 	switch kind {
 	case "email":

@@ -149,6 +149,9 @@ func printDryRun(w io.Writer, cfg *router.Config, d *router.DryRun) {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
+				if strings.TrimSpace(a.Rendered.Fields[k]) == "" {
+					continue
+				}
 				fmt.Fprintf(w, "    %s: %s\n", k, indent(a.Rendered.Fields[k], "      "))
 			}
 		}
