@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -126,13 +127,17 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		r.log.Error("job without metadata", "err", err)
 		return // redelivered after AckWait
 	}
-	attempt := int(md.NumDelivered)
 	var j Job
 	if err := json.Unmarshal(m.Data(), &j); err != nil {
 		r.log.Error("unreadable job parked as a dead letter", "err", err)
-		r.bury(ctx, m, DeadLetter{Job: Job{ID: fmt.Sprintf("unreadable-%d", md.Sequence.Stream)}, Attempts: attempt, Error: "unreadable job: " + err.Error(), At: r.opts.Now()})
+		r.bury(ctx, m, DeadLetter{Job: Job{ID: fmt.Sprintf("unreadable-%d", md.Sequence.Stream)}, Attempts: int(md.NumDelivered), Error: "unreadable job: " + err.Error(), At: r.opts.Now()})
 		return
 	}
+	// Deliveries put off because their receiver already had its share of
+	// workers do not count as attempts.
+	deferred, _ := r.deferrals.Load(j.ID)
+	n, _ := deferred.(int)
+	attempt := int(md.NumDelivered) - n
 	cfg := r.cur.Load()
 	log := r.log.With("source", j.Event.Source, "event", j.Event.Event, "id", j.Event.ID, "rule", j.Rule, "action", j.Kind, "attempt", attempt)
 	act, err := cfg.action(j.Rule, j.Action, j.Kind)
@@ -144,6 +149,15 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	p := act.policy
+	release, ok := r.claim(j.Kind, j.Rule, j.Action)
+	if !ok {
+		// This receiver already holds its share of the kind's workers: put
+		// the job off briefly so that other receivers keep theirs.
+		r.deferrals.Store(j.ID, n+1)
+		_ = m.NakWithDelay(deferDelay/2 + time.Duration(jitter()*float64(deferDelay)))
+		return
+	}
+	defer release()
 	actx, cancel := context.WithTimeout(ctx, p.Timeout)
 	start := r.opts.Now()
 	err = act.Do(actx, &j.Event)
@@ -154,6 +168,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		r.metrics.deliveries.WithLabelValues(j.Kind, "delivered").Inc()
 		log.Info("delivered", "latency", took)
 		r.recordDelivery(ctx, &j, "delivered", attempt, took, "", 0)
+		r.deferrals.Delete(j.ID)
 		r.ack(m, log)
 		return
 	}
@@ -175,12 +190,31 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
 	log.Error("delivery failed; parked as a dead letter", "err", msg, "permanent", !retry, "latency", took)
 	r.recordDelivery(ctx, &j, "dead", attempt, took, msg, 0)
+	r.deferrals.Delete(j.ID)
 	d := DeadLetter{Job: j, Attempts: attempt, Error: msg, At: r.opts.Now()}
 	if rd, rerr := act.Render(&j.Event); rerr == nil {
 		rd = redactRendered(cfg, rd)
 		d.Rendered = &rd
 	}
 	r.bury(ctx, m, d)
+}
+
+// deferDelay is about how long a delivery waits when its receiver already
+// has its share of workers.
+const deferDelay = 500 * time.Millisecond
+
+// claim reserves one of a receiver's share of its kind's workers: a quarter
+// of them (at least one) per action, so a slow or failing receiver can tie
+// up at most that share and never delays the others.
+func (r *Router) claim(kind, rule string, index int) (release func(), ok bool) {
+	key := kind + "/" + rule + "/" + strconv.Itoa(index)
+	v, _ := r.inflight.LoadOrStore(key, new(atomic.Int64))
+	c := v.(*atomic.Int64)
+	if c.Add(1) > int64(max(1, r.workers(kind)/4)) {
+		c.Add(-1)
+		return nil, false
+	}
+	return func() { c.Add(-1) }, true
 }
 
 // bury stores a dead letter, then acknowledges the job. If the dead letter

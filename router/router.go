@@ -61,6 +61,11 @@ type Router struct {
 	// lastReload is the outcome of the last load, for the admin API.
 	lastReload atomic.Pointer[ReloadStatus]
 	loadedAt   atomic.Value // time.Time the config in force was loaded
+	// inflight counts attempts under way per action (kind/rule/index).
+	inflight sync.Map // string -> *atomic.Int64
+	// deferrals counts, per job id, the deliveries put off because the
+	// receiver had its share of workers; they are not attempts.
+	deferrals sync.Map // string -> int
 	// evalLogged remembers the rules whose run-time evaluation error was
 	// logged under the current config, so each is logged once.
 	evalLogged sync.Map
@@ -162,10 +167,7 @@ func (r *Router) Run(ctx context.Context) error {
 		Workers: r.opts.MatchWorkers, AckWait: 30 * time.Second,
 	}, r.match)
 	for _, kind := range []string{"http", "slack", "email"} {
-		n := r.opts.Workers[kind]
-		if n <= 0 {
-			n = defaultWorkers[kind]
-		}
+		n := r.workers(kind)
 		run(queue.ConsumerOptions{
 			Stream: queue.JobsStream, Durable: "deliver-" + kind, Filter: queue.JobsSubject + "." + kind,
 			Workers: n, AckWait: MaxAttemptTimeout + 15*time.Second,
@@ -175,6 +177,14 @@ func (r *Router) Run(ctx context.Context) error {
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)
+}
+
+// workers is the number of concurrent deliveries of an action kind.
+func (r *Router) workers(kind string) int {
+	if n := r.opts.Workers[kind]; n > 0 {
+		return n
+	}
+	return defaultWorkers[kind]
 }
 
 func collect(ch <-chan error) []error {

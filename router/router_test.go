@@ -237,7 +237,8 @@ func TestDeadLetterListReplayDrop(t *testing.T) {
 		return len(list.DeadLetters) == 2
 	})
 	d := list.DeadLetters[0]
-	if d.Attempts != 1 || !strings.Contains(d.Error, "400") || d.Rendered == nil || !strings.Contains(d.Rendered.Fields["body"], "Second") {
+	title := d.Job.Event.Data["post"].(map[string]any)["title"].(string)
+	if d.Attempts != 1 || !strings.Contains(d.Error, "400") || d.Rendered == nil || !strings.Contains(d.Rendered.Fields["body"], `"title":"`+title+`"`) {
 		t.Fatalf("a permanent 400 should be dead after one attempt with the error and the rendered request: %+v", d)
 	}
 	if code := h.api(t, "GET", "/api/dead-letters?rule=other", &list); code != 200 || len(list.DeadLetters) != 0 {
@@ -376,5 +377,62 @@ func TestRetryPolicyDelay(t *testing.T) {
 				t.Fatalf("Delay = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A receiver that hangs holds at most its share of the workers: the other
+// receivers' deliveries go through meanwhile, and the put-off deliveries
+// are not counted as attempts.
+func TestSlowReceiverDoesNotDelayOthers(t *testing.T) {
+	release := make(chan struct{})
+	var slowHits atomic.Int64
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slowHits.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer slow.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	fast := newSink(t)
+	h := start(t, `
+sources:
+  productlift: { vendor: productlift, secret: "${PL_SECRET}" }
+rules:
+  - name: slow
+    actions:
+      - http: { url: "`+slow.URL+`/x", body: "x" }
+        timeout: 40s
+        retry: { attempts: 2 }
+  - name: fast
+    actions:
+      - http: { url: "`+fast.srv.URL+`/x", body: "x" }
+`, func(o *Options) { o.Workers = map[string]int{"http": 4} })
+	const n = 6
+	for i := range n {
+		h.send(t, fmt.Sprintf("e%d", i), "t")
+	}
+	eventually(t, "every fast delivery while the slow receiver hangs", func() bool { return fast.ok.Load() == n })
+	if got := slowHits.Load(); got != 1 {
+		t.Fatalf("the hanging receiver got %d concurrent requests; its share of 4 workers is 1", got)
+	}
+	close(release)
+	var d struct{ Deliveries []DeliveryRecord }
+	eventually(t, "every slow delivery", func() bool {
+		h.api(t, "GET", "/api/deliveries?rule=slow&outcome=delivered", &d)
+		return len(d.Deliveries) == n
+	})
+	for _, rec := range d.Deliveries {
+		if rec.Attempt != 1 {
+			t.Fatalf("a delivery put off while its receiver was busy counted as attempt %d, want 1", rec.Attempt)
+		}
 	}
 }
