@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,7 @@ type metrics struct {
 	reloadTime prometheus.Gauge
 	configHash *prometheus.GaugeVec
 	pending    *prometheus.GaugeVec
+	oldest     *prometheus.GaugeVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -64,8 +67,18 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "switchyard_queue_messages",
 			Help: "Messages held by each stream (jobs: deliveries pending; dead: dead letters).",
 		}, []string{"stream"}),
+		oldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchyard_queue_oldest_message_age_seconds",
+			Help: "Age of the oldest message each stream holds (jobs: the longest-waiting delivery); 0 when empty.",
+		}, []string{"stream"}),
 	}
-	reg.MustRegister(m.received, m.matches, m.evalErrors, m.deliveries, m.latency,
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchyard_build_info",
+		Help: "Build information; the value is always 1.",
+	}, []string{"version", "revision", "goversion"})
+	v, rev := BuildVersion()
+	build.WithLabelValues(v, rev, runtime.Version()).Set(1)
+	reg.MustRegister(build, m.oldest, m.received, m.matches, m.evalErrors, m.deliveries, m.latency,
 		m.reloadOK, m.reloadTime, m.configHash, m.pending,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -77,13 +90,18 @@ func (m *metrics) setConfig(c *Config) {
 }
 
 // pollQueue refreshes the stream gauges until ctx is done.
-func (m *metrics) pollQueue(ctx context.Context, q *queue.Queue) {
+func (m *metrics) pollQueue(ctx context.Context, q *queue.Queue, now func() time.Time) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
 	for {
 		for _, s := range []string{queue.EventsStream, queue.JobsStream, queue.DeadStream} {
 			if info, err := q.StreamInfo(ctx, s); err == nil {
 				m.pending.WithLabelValues(s).Set(float64(info.State.Msgs))
+				age := 0.0
+				if info.State.Msgs > 0 && !info.State.FirstTime.IsZero() {
+					age = now().Sub(info.State.FirstTime).Seconds()
+				}
+				m.oldest.WithLabelValues(s).Set(age)
 			}
 		}
 		select {
@@ -92,4 +110,23 @@ func (m *metrics) pollQueue(ctx context.Context, q *queue.Queue) {
 		case <-t.C:
 		}
 	}
+}
+
+// BuildVersion reads the module version and VCS revision the binary was
+// built with.
+func BuildVersion() (version, revision string) {
+	version = "(devel)"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, ""
+	}
+	if bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			revision = s.Value
+		}
+	}
+	return version, revision
 }

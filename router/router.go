@@ -173,7 +173,7 @@ func (r *Router) Run(ctx context.Context) error {
 			Workers: n, AckWait: MaxAttemptTimeout + 15*time.Second,
 		}, r.deliver)
 	}
-	go r.metrics.pollQueue(ctx, r.q)
+	go r.metrics.pollQueue(ctx, r.q, r.opts.Now)
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)

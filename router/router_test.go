@@ -436,3 +436,46 @@ rules:
 		}
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	s := newSink(t)
+	h := start(t, rulesFor(s.srv.URL, "{ attempts: 2 }"))
+	h.send(t, "m1", "t")
+	h.send(t, "m1", "t") // a duplicate
+	resp, err := http.Post(h.public+"/hooks/productlift", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	eventually(t, "the delivery", func() bool { return s.ok.Load() == 1 })
+	var text string
+	eventually(t, "the delivery in the metrics", func() bool {
+		resp, err := http.Get(h.admin + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(b)
+		return strings.Contains(text, `switchyard_deliveries_total{kind="http",outcome="delivered"} 1`)
+	})
+	for _, want := range []string{
+		`switchyard_events_received_total{outcome="accepted",source="productlift"} 1`,
+		`switchyard_events_received_total{outcome="duplicate",source="productlift"} 1`,
+		`switchyard_events_received_total{outcome="unauthorized",source="productlift"} 1`,
+		`switchyard_rule_matches_total{rule="votes"} 1`,
+		`switchyard_config_last_reload_successful 1`,
+		`switchyard_config_hash{sha256="`,
+		`switchyard_build_info{`,
+		`switchyard_delivery_duration_seconds_count{kind="http"} 1`,
+		`switchyard_queue_messages{stream="SWITCHYARD_EVENTS"}`,
+		`switchyard_queue_oldest_message_age_seconds{stream="SWITCHYARD_JOBS"}`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "m1") {
+		t.Error("an event id appears in the metrics")
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
+	"runtime"
+
+	"github.com/switchyard/switchyard/router"
 	"syscall"
 )
 
@@ -59,27 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func version() string {
-	v, rev, dirty := "(devel)", "", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "+dirty"
-				}
-			}
-		}
-	}
+	v, rev := router.BuildVersion()
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
 	if rev != "" {
-		return fmt.Sprintf("switchyard %s (%s%s)", v, rev, dirty)
+		return fmt.Sprintf("switchyard %s (%s, %s)", v, rev, runtime.Version())
 	}
-	return "switchyard " + v
+	return fmt.Sprintf("switchyard %s (%s)", v, runtime.Version())
 }
