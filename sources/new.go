@@ -225,6 +225,9 @@ func decodeTop(body []byte) (map[string]json.RawMessage, error) {
 	if i == len(body) || body[i] != '{' {
 		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}
+	if err := checkDepth(body[i:], MaxDepth); err != nil {
+		return nil, err
+	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
