@@ -31,7 +31,7 @@ var pinnable = [...]string{"event", "source", "vendor"}
 func compileOptions() []expr.Option {
 	// The zero event's Env has every name with its type, so an unknown
 	// top-level name is a compile error and types are checked.
-	return []expr.Option{expr.Env((&event.Event{}).Env()), expr.AsBool(), expr.Optimize(true)}
+	return append([]expr.Option{expr.Env((&event.Event{}).Env()), expr.AsBool(), expr.Optimize(true)}, limitOptions()...)
 }
 
 // compiled is a compiled condition with what Explain and the index need.
