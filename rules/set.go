@@ -57,7 +57,7 @@ func NewSet(rules []*Rule) *Set {
 
 func newSet(rules []*Rule, indexed bool) *Set {
 	s := &Set{rules: slices.Clone(rules), indexed: indexed}
-	s.vms.New = func() any { return new(vm.VM) }
+	s.vms.New = func() any { return newVM() }
 	for i := range s.by {
 		s.by[i] = map[string][]int{}
 	}
