@@ -7,6 +7,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchyard/switchyard/dashboard"
 )
 
 // AdminHandler serves the admin listener: health, readiness, metrics,
@@ -28,6 +30,8 @@ func (r *Router) AdminHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "rules": len(cfg.File.Rules), "hash": cfg.File.Hash})
 	})
 	r.apiRoutes(mux)
+	mux.Handler(http.MethodGet, "/", dashboard.Handler())
+	mux.Handler(http.MethodGet, "/ui/*filepath", dashboard.Handler())
 	mux.NotFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 	})
