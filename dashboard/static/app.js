@@ -42,7 +42,38 @@
     }
   }
 
+  // fill replaces a node's children, with el's rules for them.
+  function fill(node, ...children) {
+    node.replaceChildren();
+    append(node, children);
+  }
+
   const $ = (id) => document.getElementById(id);
+
+  // Tables: the header names label each cell too, so that a narrow window
+  // can show each row as a small card (see style.css).
+  const EVENT_COLS = ["#", "Matched at", "Source", "Event", "ID", "Rules matched", "Deliveries"];
+  const DELIVERY_COLS = ["At", "Rule", "Action", "Attempt", "Outcome", "Latency", "Error"];
+  const SOURCE_COLS = ["Name", "Vendor", "URL path"];
+  const RULE_COLS = ["Name", "Sources", "When", "Actions", "Matches", "Errors"];
+
+  function table(id, caption, cols, body) {
+    return el("div", { class: "table-wrap" },
+      el("table", { id, class: "cards-when-narrow" },
+        caption ? el("caption", { class: "sr-only" }, caption) : null,
+        el("thead", {}, el("tr", {}, cols.map((h) => el("th", { scope: "col" }, h)))),
+        body));
+  }
+
+  function row(attrs, cols, ...cells) {
+    const tr = el("tr", attrs);
+    cells.forEach((c, i) => {
+      const td = c instanceof Node && c.nodeName === "TD" ? c : el("td", {}, c);
+      td.dataset.label = cols[i];
+      tr.appendChild(td);
+    });
+    return tr;
+  }
 
   function setText(node, text) {
     node.textContent = text === null || text === undefined ? "" : String(text);
@@ -60,7 +91,7 @@
     const key = JSON.stringify(data);
     if (node.dataset.rendered === key) return;
     node.dataset.rendered = key;
-    node.replaceChildren(...[].concat(build()).filter(Boolean));
+    fill(node, build());
   }
 
   const zeroTime = (iso) => !iso || iso.startsWith("0001-01-01");
@@ -285,11 +316,7 @@
             labelled("Rule matched", select("filter-rule", "rule", "Any or none", [], params.get("rule") || "")),
           ], params, "#/events"),
           error,
-          el("div", { class: "table-wrap" },
-            el("table", { id: "events-table" },
-              el("caption", { class: "sr-only" }, "Events, newest first"),
-              el("thead", {}, el("tr", {}, ["#", "Matched at", "Source", "Event", "ID", "Rules matched", "Deliveries"].map((h) => el("th", { scope: "col" }, h)))),
-              body)),
+          table("events-table", "Events, newest first", EVENT_COLS, body),
           empty,
           el("div", { class: "pager" }, newest, older),
         ];
@@ -319,7 +346,7 @@
 
   function eventRow(r) {
     const errs = r.errors || [];
-    return el("tr", { "data-testid": "event-row", "data-seq": r.seq },
+    return row({ "data-testid": "event-row", "data-seq": r.seq }, EVENT_COLS,
       el("td", {}, el("a", { href: "#/events/" + encodeURIComponent(r.seq), "aria-label": "Event " + r.seq + " details" }, "#" + r.seq)),
       el("td", {}, fmtTime(r.at)),
       el("td", {}, r.source),
@@ -345,11 +372,7 @@
           error,
           summary,
           el("h3", {}, "Deliveries"),
-          el("div", { class: "table-wrap" },
-            el("table", { id: "deliveries-table" },
-              el("caption", { class: "sr-only" }, "Delivery attempts, oldest first"),
-              el("thead", {}, el("tr", {}, ["At", "Rule", "Action", "Attempt", "Outcome", "Latency", "Error"].map((h) => el("th", { scope: "col" }, h)))),
-              deliveries)),
+          table("deliveries-table", "Delivery attempts, oldest first", DELIVERY_COLS, deliveries),
           noDeliveries,
           el("h3", {}, "Normalized event"),
           el("p", { class: "muted" }, "What conditions and templates see: source, vendor, event, id, time, data, payload, headers."),
@@ -392,7 +415,7 @@
     if (d.outcome === "retrying" && d.next_attempt_in_ms) {
       detail = [detail, el("div", { class: "muted" }, "next attempt in " + fmtMS(d.next_attempt_in_ms))];
     }
-    return el("tr", { "data-testid": "delivery-row", "data-outcome": d.outcome, "data-rule": d.rule },
+    return row({ "data-testid": "delivery-row", "data-outcome": d.outcome, "data-rule": d.rule }, DELIVERY_COLS,
       el("td", {}, fmtTime(d.at)),
       el("td", {}, d.rule),
       el("td", {}, "#" + d.action + " " + d.kind),
@@ -410,6 +433,9 @@
     const count = el("span", { id: "dl-count", class: "muted" });
     const filter = { rule: params.get("rule"), kind: params.get("kind"), source: params.get("source"), since: params.get("since"), until: params.get("until") };
     let shown = 0;
+    // The bulk endpoints refuse an empty filter unless told all=true; the
+    // buttons ask for a second click before acting on everything shown.
+    const bulkQuery = () => (Object.values(filter).some(Boolean) ? query(filter) : "?all=true");
 
     async function act(method, path, verb, noun) {
       showMessage(message, "");
@@ -430,8 +456,8 @@
 
     const replayAll = el("button", { type: "button", id: "replay-all" }, "Replay all matching");
     const dropAll = el("button", { type: "button", id: "drop-all", class: "danger" }, "Drop all matching");
-    twoStep(replayAll, () => "Replay " + shown + (shown === 100 ? "+" : "") + "? Click again", () => act("POST", "api/dead-letters/replay" + query(filter), "Replayed", "replay"));
-    twoStep(dropAll, () => "Drop " + shown + (shown === 100 ? "+" : "") + " for good? Click again", () => act("DELETE", "api/dead-letters" + query(filter), "Dropped", "drop"));
+    twoStep(replayAll, () => "Replay " + shown + (shown === 100 ? "+" : "") + "? Click again", () => act("POST", "api/dead-letters/replay" + bulkQuery(), "Replayed", "replay"));
+    twoStep(dropAll, () => "Drop " + shown + (shown === 100 ? "+" : "") + " for good? Click again", () => act("DELETE", "api/dead-letters" + bulkQuery(), "Dropped", "drop"));
 
     function card(d) {
       const j = d.job || {};
@@ -513,12 +539,12 @@
     const reload = el("button", { type: "button", id: "reload-button" }, "Reload rules file");
     reload.addEventListener("click", async () => {
       reload.disabled = true;
-      result.replaceChildren(el("p", { class: "muted" }, "Reloading…"));
+      fill(result, el("p", { class: "muted" }, "Reloading…"));
       try {
         const res = await api("POST", "-/reload");
-        result.replaceChildren(el("p", { class: "ok", id: "reload-ok" }, "Reloaded: " + res.rules + " rule" + (res.rules === 1 ? "" : "s") + ", hash " + String(res.hash || "").slice(0, 12) + "."));
+        fill(result, el("p", { class: "ok", id: "reload-ok" }, "Reloaded: " + res.rules + " rule" + (res.rules === 1 ? "" : "s") + ", hash " + String(res.hash || "").slice(0, 12) + "."));
       } catch (e) {
-        result.replaceChildren(
+        fill(result, 
           el("p", { class: "error" }, "Reload failed; the rules in force are unchanged:"),
           el("pre", { class: "error-text", id: "reload-error" }, e.message));
       }
@@ -537,16 +563,10 @@
           error,
           summary,
           el("h3", {}, "Sources"),
-          el("div", { class: "table-wrap" },
-            el("table", { id: "sources-table" },
-              el("thead", {}, el("tr", {}, ["Name", "Vendor", "URL path"].map((h) => el("th", { scope: "col" }, h)))),
-              sources)),
+          table("sources-table", "", SOURCE_COLS, sources),
           el("h3", {}, "Rules"),
           el("p", { class: "muted" }, "Matches and condition errors are counted since the process started."),
-          el("div", { class: "table-wrap" },
-            el("table", { id: "rules-table" },
-              el("thead", {}, el("tr", {}, ["Name", "Sources", "When", "Actions", "Matches", "Errors"].map((h) => el("th", { scope: "col" }, h)))),
-              rules)),
+          table("rules-table", "", RULE_COLS, rules),
         ];
       },
       async refresh() {
@@ -565,10 +585,10 @@
         ]));
         const ss = m.sources || [];
         replaceIfChanged(sources, ss, () => ss.map((s) =>
-          el("tr", { "data-testid": "source-row", "data-source": s.name }, el("td", {}, s.name), el("td", {}, s.vendor), el("td", { class: "mono" }, s.url_path))));
+          row({ "data-testid": "source-row", "data-source": s.name }, SOURCE_COLS, s.name, s.vendor, el("td", { class: "mono" }, s.url_path))));
         const rs = m.rules || [];
         replaceIfChanged(rules, rs, () => rs.map((r) =>
-          el("tr", { "data-testid": "rule-row", "data-rule": r.name },
+          row({ "data-testid": "rule-row", "data-rule": r.name }, RULE_COLS,
             el("td", {}, el("a", { href: "#/events" + query({ rule: r.name }), title: "Events that matched " + r.name }, r.name)),
             el("td", {}, r.sources && r.sources.length ? r.sources.join(", ") : el("span", { class: "muted" }, "all")),
             el("td", {}, el("code", { class: "wrap" }, r.when || "")),
@@ -646,7 +666,7 @@
         ? el("p", { id: "try-verified", class: "ok", "data-verified": "true" }, "✓ Verified: " + res.source + " would accept this request.")
         : el("p", { id: "try-verified", class: "error", "data-verified": "false" }, "✗ Not verified: " + (res.verify_error || "refused") + ". A real delivery would get 401; the rules below were still tried.");
       const rules = res.rules || [];
-      result.replaceChildren(
+      fill(result, 
         el("h3", { id: "try-result-title" }, "Result"),
         verified,
         res.envelope_error ? el("p", { id: "try-envelope", class: "error" }, "Envelope: " + res.envelope_error) : null,
@@ -685,7 +705,7 @@
         if (!view.live()) return;
         const names = sourceNames(m);
         const cur = tryState.source && names.includes(tryState.source) ? tryState.source : names[0] || "";
-        sourceSel.replaceChildren(...names.map((n) => el("option", { value: n }, n)));
+        fill(sourceSel, names.map((n) => el("option", { value: n }, n)));
         sourceSel.value = cur;
         tryState.source = cur;
       },
@@ -745,14 +765,14 @@
       else a.removeAttribute("aria-current");
     }
     if (!view) {
-      main.replaceChildren(el("h2", {}, "Not found"), el("p", {}, el("a", { href: "#/events" }, "Recent events")));
+      fill(main, el("h2", {}, "Not found"), el("p", {}, el("a", { href: "#/events" }, "Recent events")));
       current = null;
       return;
     }
     view.live = () => gen === generation;
     current = view;
     document.title = view.title + " · Switchyard";
-    main.replaceChildren(...view.render());
+    fill(main, view.render());
     const h = main.querySelector("h2");
     if (h && document.activeElement !== $("token-input")) h.focus({ preventScroll: true });
     tick(true);

@@ -1,0 +1,512 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchyard/switchyard/secret"
+	"github.com/switchyard/switchyard/sources"
+)
+
+const dashboardRules = `
+sources:
+  productlift:
+    vendor: productlift
+    secret: ${PL_SECRET}
+rules:
+  - name: vote-to-crm
+    source: productlift
+    when: event == "vote.created" && data.post.id == 99
+    actions:
+      - http:
+          url: ${SINK}/votes
+          json: { title: "{{ .data.post.title }}" }
+        retry: { attempts: 1 }
+  - name: posts-only
+    when: event == "post.created"
+    actions:
+      - http: { url: "${SINK}/posts", json: { id: "{{ .id }}" } }
+`
+
+// flakySink answers 400 until ok is set, then 204, and counts what it
+// accepted.
+type flakySink struct {
+	ok       atomic.Bool
+	mu       sync.Mutex
+	accepted [][]byte
+	refused  int
+}
+
+func (s *flakySink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ok.Load() {
+		s.refused++
+		http.Error(w, "<b>no</b>", http.StatusBadRequest)
+		return
+	}
+	s.accepted = append(s.accepted, body)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *flakySink) counts() (accepted, refused int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.accepted), s.refused
+}
+
+func (s *flakySink) body(i int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.accepted[i])
+}
+
+// chromiumPath finds Debian's chromium. CI installs it (.ci/run), so there
+// its absence fails the test; elsewhere it skips.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed; .ci/run installs it with apt-get")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium)")
+	return ""
+}
+
+// browser is a headless chromium tab that fails the test on any script
+// exception, console error or Content-Security-Policy violation on the page.
+type browser struct {
+	ctx context.Context
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func startBrowser(t *testing.T) *browser {
+	t.Helper()
+	exe := chromiumPath(t)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	ctx, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+	})
+	b := &browser{ctx: ctx}
+	// The first Do starts chromium and must not carry a deadline (it would
+	// end the browser); a slow start on a loaded machine is bounded by the
+	// test's own timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	err := chromedp.Listen(ctx, func(ev any) {
+		var problem string
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			problem = "exception: " + ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				problem += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError {
+				problem = "console error:"
+				for _, a := range ev.Args {
+					problem += " " + string(a.Value) + a.Description
+				}
+			}
+		case *cdplog.EventEntryAdded:
+			// CSP violations are reported here. Failed requests (the 401s
+			// before the token is given) come from "network": expected.
+			if e := ev.Entry; e.Source == cdplog.EntrySourceSecurity ||
+				(e.Source == cdplog.EntrySourceJavascript && e.Level == cdplog.EntryLevelError) {
+				problem = string(e.Source) + ": " + e.Text
+			}
+		}
+		if problem != "" {
+			b.mu.Lock()
+			b.problems = append(b.problems, problem)
+			b.mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, cdplog.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("enable the log domain: %v", err)
+	}
+	return b
+}
+
+// do runs actions with a generous deadline.
+func (b *browser) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v\npage:\n%s", what, err, b.pageText())
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](b *browser, expr string) (T, error) {
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+}
+
+func (b *browser) pageText() string {
+	s, err := eval[string](b, `document.body ? document.body.innerText : ""`)
+	if err != nil {
+		return "(unreadable: " + err.Error() + ")"
+	}
+	return s
+}
+
+// waitJS waits until a JavaScript expression is true in the page.
+func (b *browser) waitJS(t *testing.T, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok, err := eval[bool](b, `!!(`+expr+`)`)
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s (last error: %v)\npage:\n%s", what, err, b.pageText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// text returns the text of the first element matching a CSS selector, or
+// "" when there is none.
+func (b *browser) text(t *testing.T, sel string) string {
+	t.Helper()
+	s, err := eval[string](b, fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ""`, sel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// value evaluates a JavaScript expression that yields a string.
+func (b *browser) value(t *testing.T, expr string) string {
+	t.Helper()
+	s, err := eval[string](b, expr)
+	if err != nil {
+		t.Fatalf("%s: %v", expr, err)
+	}
+	return s
+}
+
+func (b *browser) checkProblems(t *testing.T) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("the page reported %s", p)
+	}
+}
+
+// TestDashboardInBrowser drives the dashboard in headless chromium against
+// the built binary: the token prompt, an event posted through /hooks that
+// shows up with its matched rule, its failed delivery, the dead letter,
+// replay with the button once the receiver works again, the rules view and
+// its reload (good and bad), and the "Try an event" form.
+func TestDashboardInBrowser(t *testing.T) {
+	bin := buildBinary(t)
+	b := startBrowser(t)
+	sink := &flakySink{}
+	sinkURL := newHTTPTestServer(t, sink)
+
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(dashboardRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		plSecret = "pl-dash-secret-51c0"
+		token    = "admin-dash-token-8e21"
+	)
+	p := startServe(t, bin, rulesPath, filepath.Join(dir, "data"),
+		[]string{"PL_SECRET=" + plSecret, "SINK=" + sinkURL}, "--admin-token", token)
+	defer b.checkProblems(t)
+
+	pl := sources.Config{Name: "productlift", Vendor: "productlift", Secret: secret.Secret(plSecret)}
+	// Feedback text is hostile: if the page ever parsed it as markup, an
+	// <img> element would appear.
+	const hostile = `<img src=x id=pwned> & "quotes"`
+	vote := strings.Replace(string(readFixture(t, "productlift/vote.created.json")),
+		`"This is a great idea"`, `"`+strings.ReplaceAll(hostile, `"`, `\"`)+`"`, 1)
+
+	t.Run("token prompt", func(t *testing.T) {
+		b.do(t, "load the dashboard", chromedp.Navigate(p.admin+"/"))
+		b.waitJS(t, "the token prompt", `!document.getElementById("token-panel").hidden`)
+		b.do(t, "enter a wrong token",
+			chromedp.SendKeys(chromedp.CSS("#token-input"), "wrong-token"),
+			chromedp.Click(chromedp.CSS("#token-submit")))
+		b.waitJS(t, "the prompt again, saying the token was refused",
+			`!document.getElementById("token-panel").hidden && document.getElementById("token-error").textContent.includes("refused")`)
+		b.do(t, "enter the token",
+			chromedp.SendKeys(chromedp.CSS("#token-input"), token),
+			chromedp.Click(chromedp.CSS("#token-submit")))
+		b.waitJS(t, "the prompt to close", `document.getElementById("token-panel").hidden`)
+		b.waitJS(t, "the empty events list", `!document.getElementById("events-empty").hidden`)
+		if stored := b.value(t, `sessionStorage.getItem("switchyard.adminToken") || ""`); stored != token {
+			t.Fatalf("session storage holds %q, want the token", stored)
+		}
+	})
+
+	var eventSeq string
+	t.Run("event appears with its matched rule", func(t *testing.T) {
+		u, h, body := signed(t, p.public, pl, []byte(vote))
+		if code, resp := post(t, u, "application/json", h, body); code != http.StatusAccepted {
+			t.Fatalf("hook answered %d %v", code, resp)
+		}
+		// No click: the list refreshes itself.
+		b.waitJS(t, "the event in the list", `document.querySelector('[data-testid="event-row"]')`)
+		row := b.text(t, `[data-testid="event-row"]`)
+		for _, want := range []string{"productlift", "vote.created", "vg3EGg2wcHgd8nMl", "vote-to-crm"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("event row %q lacks %q", row, want)
+			}
+		}
+		if strings.Contains(row, "posts-only") {
+			t.Errorf("event row %q names a rule that did not match", row)
+		}
+		if eventSeq = b.value(t, `document.querySelector('[data-testid="event-row"]').dataset.seq`); eventSeq == "" {
+			t.Fatal("event row has no seq")
+		}
+	})
+
+	t.Run("filters", func(t *testing.T) {
+		b.waitJS(t, "the rule menu to be filled", `[...document.querySelectorAll("#filter-rule option")].some(o => o.value === "posts-only")`)
+		b.do(t, "filter on a rule the event did not match",
+			chromedp.SetValue(chromedp.CSS("#filter-rule"), "posts-only"),
+			chromedp.Click(chromedp.CSS(`#events-filter button[type="submit"]`)))
+		b.waitJS(t, "no events for posts-only", `location.hash.includes("rule=posts-only") && !document.getElementById("events-empty").hidden && !document.querySelector('[data-testid="event-row"]')`)
+		b.do(t, "filter on the rule it matched",
+			chromedp.SetValue(chromedp.CSS("#filter-rule"), "vote-to-crm"),
+			chromedp.Click(chromedp.CSS(`#events-filter button[type="submit"]`)))
+		b.waitJS(t, "the event under vote-to-crm", `location.hash.includes("rule=vote-to-crm") && document.querySelector('[data-testid="event-row"]')`)
+	})
+
+	t.Run("event detail shows the failed delivery", func(t *testing.T) {
+		b.do(t, "open the event", chromedp.Click(chromedp.CSS(`[data-testid="event-row"] a`)))
+		b.waitJS(t, "the dead delivery", `document.querySelector('[data-testid="delivery-row"][data-outcome="dead"]')`)
+		row := b.text(t, `[data-testid="delivery-row"][data-outcome="dead"]`)
+		for _, want := range []string{"vote-to-crm", "#1 http", "dead", "400"} {
+			if !strings.Contains(row, want) {
+				t.Errorf("delivery row %q lacks %q", row, want)
+			}
+		}
+		if got := b.text(t, "#event-rules"); !strings.Contains(got, "vote-to-crm") {
+			t.Errorf("matched rules %q", got)
+		}
+		b.waitJS(t, "the normalized event", `document.getElementById("event-json").textContent.includes("vote.created")`)
+		if got := b.text(t, "#event-json"); !strings.Contains(got, `"title": "<img src=x id=pwned> & \"quotes\""`) {
+			t.Errorf("normalized event does not show the title as text: %s", got)
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+	})
+
+	var deadSeq string
+	t.Run("dead letter replayed with the button", func(t *testing.T) {
+		b.do(t, "open dead letters", chromedp.Click(chromedp.CSS("#nav-dead-letters")))
+		b.waitJS(t, "the dead letter", `document.querySelector('[data-testid="dead-letter"]')`)
+		card := b.text(t, `[data-testid="dead-letter"]`)
+		for _, want := range []string{"vote-to-crm", "http", "400", "/votes"} {
+			if !strings.Contains(card, want) {
+				t.Errorf("dead letter %q lacks %q", card, want)
+			}
+		}
+		if deadSeq = b.value(t, `document.querySelector('[data-testid="dead-letter"]').dataset.seq`); deadSeq == "" {
+			t.Fatal("dead letter has no seq")
+		}
+		_, refusedBefore := sink.counts()
+		sink.ok.Store(true)
+		b.do(t, "click Replay", chromedp.Click(chromedp.CSS(`[data-testid="dead-letter"] [data-testid="replay"]`)))
+		b.waitJS(t, "the replay confirmation", `document.getElementById("dl-message").textContent.includes("Replayed #`+deadSeq+`")`)
+		waitFor(t, "the sink to accept the replayed delivery", 60*time.Second, func() bool {
+			accepted, _ := sink.counts()
+			return accepted == 1
+		})
+		accepted, refused := sink.counts()
+		if accepted != 1 || refused != refusedBefore {
+			t.Errorf("sink accepted %d and refused %d more, want 1 and 0", accepted, refused-refusedBefore)
+		}
+		if body := sink.body(0); !strings.Contains(body, `\u003cimg`) && !strings.Contains(body, `<img`) {
+			t.Errorf("replayed body %s lacks the title", body)
+		}
+		b.waitJS(t, "the dead letter to leave the list", `!document.querySelector('[data-testid="dead-letter"][data-seq="`+deadSeq+`"]') && !document.getElementById("dl-empty").hidden`)
+	})
+
+	t.Run("event shows it delivered", func(t *testing.T) {
+		b.do(t, "open the event again", chromedp.Evaluate[chromedp.Void](`location.hash = "#/events/`+eventSeq+`"`))
+		b.waitJS(t, "a delivered row", `document.querySelector('[data-testid="delivery-row"][data-outcome="delivered"]')`)
+		row := b.text(t, `[data-testid="delivery-row"][data-outcome="delivered"]`)
+		if !strings.Contains(row, "vote-to-crm") || !strings.Contains(row, "delivered") || !strings.Contains(row, "ms") {
+			t.Errorf("delivered row %q", row)
+		}
+		if got := b.text(t, `[data-testid="delivery-row"][data-outcome="dead"]`); got == "" {
+			t.Errorf("the first, failed attempt is gone from the history")
+		}
+	})
+
+	t.Run("rules and reload", func(t *testing.T) {
+		b.do(t, "open rules", chromedp.Click(chromedp.CSS("#nav-rules")))
+		b.waitJS(t, "the rule with its match", `(document.querySelector('[data-testid="rule-row"][data-rule="vote-to-crm"] [data-testid="rule-matches"]') || {}).textContent === "1"`)
+		if got := b.text(t, `[data-testid="rule-row"][data-rule="posts-only"] [data-testid="rule-matches"]`); got != "0" {
+			t.Errorf("posts-only matches %q, want 0", got)
+		}
+		if got := b.text(t, `[data-testid="source-row"][data-source="productlift"]`); !strings.Contains(got, "/hooks/productlift") {
+			t.Errorf("source row %q", got)
+		}
+		b.do(t, "click Reload", chromedp.Click(chromedp.CSS("#reload-button")))
+		b.waitJS(t, "the reload answer", `(document.getElementById("reload-ok") || {}).textContent`)
+		if got := b.text(t, "#reload-ok"); !strings.Contains(got, "2 rules") {
+			t.Errorf("reload said %q", got)
+		}
+		broken := strings.Replace(dashboardRules, `data.post.id == 99`, `data.post.id ==`, 1)
+		if err := os.WriteFile(rulesPath, []byte(broken), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.do(t, "click Reload on a broken file", chromedp.Click(chromedp.CSS("#reload-button")))
+		b.waitJS(t, "the reload error", `document.getElementById("reload-error")`)
+		if got := b.text(t, "#reload-error"); !strings.Contains(got, "rules.yaml:") {
+			t.Errorf("reload error %q lacks file:line:col", got)
+		}
+		b.waitJS(t, "the last reload marked failed", `(document.getElementById("last-reload") || {}).textContent.includes("failed")`)
+		if err := os.WriteFile(rulesPath, []byte(dashboardRules), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("try an event", func(t *testing.T) {
+		s, err := sources.Sign(pl, []byte(vote), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do(t, "open the form", chromedp.Click(chromedp.CSS("#nav-try")))
+		b.waitJS(t, "the source menu", `document.getElementById("try-source").value === "productlift"`)
+		for _, tc := range []struct {
+			name, signature string
+			verified        bool
+		}{
+			{"signed", s.Header.Get("Signature"), true},
+			{"forged", strings.Repeat("0", 64), false},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				b.do(t, "fill and run",
+					chromedp.SetValue(chromedp.CSS("#try-headers"), "Signature: "+tc.signature),
+					chromedp.SetValue(chromedp.CSS("#try-payload"), vote),
+					chromedp.Evaluate[chromedp.Void](`document.getElementById("try-result").hidden = true`),
+					chromedp.Click(chromedp.CSS("#try-run")))
+				b.waitJS(t, "the dry run", `!document.getElementById("try-result").hidden`)
+				if verified := b.value(t, `document.getElementById("try-verified").dataset.verified`); verified != fmt.Sprint(tc.verified) {
+					t.Errorf("verified = %q, want %v: %s", verified, tc.verified, b.text(t, "#try-verified"))
+				}
+				matched := b.text(t, `[data-testid="try-rule"][data-rule="vote-to-crm"][data-matched="true"]`)
+				// The target is shown as written, ${SINK} unexpanded; the
+				// title inside the JSON body is JSON-encoded.
+				if !strings.Contains(matched, "matched") || !strings.Contains(matched, "POST ${SINK}/votes") || !strings.Contains(matched, `id=pwned`) {
+					t.Errorf("vote-to-crm verdict %q lacks the match, the target or the rendered title", matched)
+				}
+				if got := b.text(t, `[data-testid="try-rule"][data-rule="posts-only"][data-matched="false"]`); !strings.Contains(got, "not matched") {
+					t.Errorf("posts-only verdict %q", got)
+				}
+				if stray := b.value(t, `[...document.getElementById("try-result").childNodes].filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join("|")`); stray != "" {
+					t.Errorf("stray text in the result: %q", stray)
+				}
+				if got := b.text(t, "#try-event"); !strings.Contains(got, `"vote.created"`) {
+					t.Errorf("dry-run event %q", got)
+				}
+			})
+		}
+		if accepted, _ := sink.counts(); accepted != 1 {
+			t.Errorf("the dry run sent something: the sink has %d deliveries", accepted)
+		}
+	})
+
+	t.Run("drop and replay all", func(t *testing.T) {
+		sink.ok.Store(false)
+		acceptedBefore, _ := sink.counts()
+		for _, id := range []string{"to-drop-1", "to-replay-1"} {
+			body := strings.Replace(vote, "vg3EGg2wcHgd8nMl", id, 1)
+			u, h, b := signed(t, p.public, pl, []byte(body))
+			if code, resp := post(t, u, "application/json", h, b); code != http.StatusAccepted {
+				t.Fatalf("hook answered %d %v", code, resp)
+			}
+		}
+		b.do(t, "open dead letters", chromedp.Click(chromedp.CSS("#nav-dead-letters")))
+		b.waitJS(t, "two dead letters", `document.querySelectorAll('[data-testid="dead-letter"]').length === 2`)
+		seqOf := func(id string) string {
+			return b.value(t, `[...document.querySelectorAll('[data-testid="dead-letter"]')].find(c => c.textContent.includes(`+fmt.Sprintf("%q", id)+`)).dataset.seq`)
+		}
+		dropSeq, replaySeq := seqOf("to-drop-1"), seqOf("to-replay-1")
+		drop := chromedp.CSS(`[data-testid="dead-letter"][data-seq="` + dropSeq + `"] [data-testid="drop"]`)
+		b.do(t, "click Drop once", chromedp.Click(drop))
+		if got := b.text(t, `[data-testid="dead-letter"][data-seq="`+dropSeq+`"] [data-testid="drop"]`); !strings.Contains(got, "?") {
+			t.Errorf("Drop did not ask to confirm: %q", got)
+		}
+		if n, err := eval[int](b, `document.querySelectorAll('[data-testid="dead-letter"]').length`); err != nil || n != 2 {
+			t.Fatalf("one click dropped something: %d dead letters (%v)", n, err)
+		}
+		b.do(t, "confirm Drop", chromedp.Click(drop))
+		b.waitJS(t, "the drop confirmation", `document.getElementById("dl-message").textContent.includes("Dropped #`+dropSeq+`")`)
+		b.waitJS(t, "one dead letter left", `document.querySelectorAll('[data-testid="dead-letter"]').length === 1`)
+		sink.ok.Store(true)
+		b.do(t, "click Replay all twice", chromedp.Click(chromedp.CSS("#replay-all")), chromedp.Click(chromedp.CSS("#replay-all")))
+		b.waitJS(t, "the replay confirmation", `document.getElementById("dl-message").textContent.includes("Replayed #`+replaySeq+`")`)
+		waitFor(t, "the replayed delivery", 60*time.Second, func() bool {
+			accepted, _ := sink.counts()
+			return accepted == acceptedBefore+1
+		})
+		if body := sink.body(acceptedBefore); !strings.Contains(body, "pwned") {
+			t.Errorf("replayed body %s", body)
+		}
+		b.waitJS(t, "no dead letters", `!document.getElementById("dl-empty").hidden`)
+	})
+
+	t.Run("narrow window", func(t *testing.T) {
+		b.do(t, "resize", chromedp.EmulateViewport(380, 800), chromedp.Evaluate[chromedp.Void](`location.hash = "#/events/`+eventSeq+`"`))
+		b.waitJS(t, "the event at 380px", `document.querySelector('[data-testid="delivery-row"]')`)
+		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
+			t.Errorf("the page is %dpx wider than a 380px window (%v)", overflow, err)
+		}
+	})
+}
