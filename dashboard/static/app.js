@@ -87,10 +87,11 @@
 
   // replaceIfChanged swaps a container's children only when the data they
   // show changed, so a refresh does not reset selections or scroll.
+  const rendered = new WeakMap(); // node -> JSON of the data it shows
   function replaceIfChanged(node, data, build) {
     const key = JSON.stringify(data);
-    if (node.dataset.rendered === key) return;
-    node.dataset.rendered = key;
+    if (rendered.get(node) === key) return;
+    rendered.set(node, key);
     fill(node, build());
   }
 
