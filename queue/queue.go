@@ -237,6 +237,9 @@ func (q *Queue) Consume(ctx context.Context, o ConsumerOptions, h Handler) error
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started: nothing to drain
+		}
 		return fmt.Errorf("queue: consumer %s: %w", o.Durable, err)
 	}
 	msgs := make(chan jetstream.Msg)
