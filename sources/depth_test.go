@@ -42,6 +42,12 @@ func TestCheckDepth(t *testing.T) {
 		{"unbalanced close cannot hide depth", `{"a":]]]]]` + strings.Repeat("[", 70) + `}`, false},
 		{"unterminated string", `{"a":"[[[[`, true}, // not deep; the decoder refuses it
 		{"very deep", strings.Repeat("[", 100000), false},
+		{"ordinary numbers", `{"a":[1,-2.5,3e10,4E-3,1e308,-1.7e308,123456789012345678901234567890]}`, true},
+		{"number over float64", `{"a":1e309}`, false},
+		{"negative number over float64", `{"a":-2E400}`, false},
+		{"400 digits", `{"a":` + strings.Repeat("9", 400) + `}`, false},
+		{"number tiny", `{"a":1e-400}`, true},
+		{"number-like text in a string", `{"a":"1e999"}`, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -57,7 +63,7 @@ func TestCheckDepth(t *testing.T) {
 }
 
 func TestCheckDepthAllocates(t *testing.T) {
-	body := []byte(`{"a":"` + strings.Repeat(`[\"{`, 100) + `",` + `"b":` + nest(63, false, "1") + `}`)
+	body := []byte(`{"a":"` + strings.Repeat(`[\"{`, 100) + `",` + `"b":` + nest(63, false, "1") + `,"c":[1.5e300,-2E-300,12345]}`)
 	if n := testing.AllocsPerRun(100, func() { _ = checkDepth(body, MaxDepth) }); n != 0 {
 		t.Fatalf("checkDepth allocates %v times per call", n)
 	}
