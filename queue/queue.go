@@ -61,15 +61,28 @@ type Options struct {
 	// LogRetention is how long match and delivery records are kept
 	// (default 7 days).
 	LogRetention time.Duration
-	Logger       *slog.Logger
+	// PublishTimeout bounds one Publish, its retries included, when the
+	// caller's context has no earlier deadline (default 15s). Within it a
+	// publish that meets a lost node or a leader election is retried.
+	PublishTimeout time.Duration
+	Logger         *slog.Logger
 }
+
+// DefaultPublishTimeout is Options.PublishTimeout's default.
+const DefaultPublishTimeout = 15 * time.Second
+
+// publishAttemptTimeout bounds one try of a publish: long enough for a
+// loaded machine, short enough to try again within a vendor's patience
+// when a stream's leader is lost.
+const publishAttemptTimeout = 4 * time.Second
 
 // Queue is an open connection to the streams.
 type Queue struct {
-	srv *server.Server // nil with an external cluster
-	nc  *nats.Conn
-	js  jetstream.JetStream
-	log *slog.Logger
+	srv            *server.Server // nil with an external cluster
+	nc             *nats.Conn
+	js             jetstream.JetStream
+	log            *slog.Logger
+	publishTimeout time.Duration
 }
 
 // Open starts the embedded server (or connects to the cluster) and creates or
@@ -93,7 +106,10 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if o.LogRetention <= 0 {
 		o.LogRetention = DefaultLogRetention
 	}
-	q := &Queue{log: o.Logger}
+	if o.PublishTimeout <= 0 {
+		o.PublishTimeout = DefaultPublishTimeout
+	}
+	q := &Queue{log: o.Logger, publishTimeout: o.PublishTimeout}
 	var err error
 	if o.URL == "" {
 		if o.DataDir == "" {
@@ -119,10 +135,27 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		}
 		q.nc, err = nats.Connect("", nats.InProcessServer(q.srv), nats.Name("switchyard"))
 	} else {
+		log := o.Logger
 		opts := append([]nats.Option{
 			nats.Name("switchyard"),
+			// Never give up on the cluster: while it is unreachable the
+			// ingest answers 503 and the vendors retry.
 			nats.MaxReconnects(-1),
+			nats.ReconnectWait(time.Second),
 			nats.RetryOnFailedConnect(false),
+			// A node that stops answering without closing the connection
+			// (a partition, a frozen host) is noticed within ~15s.
+			nats.PingInterval(5 * time.Second),
+			nats.MaxPingsOutstanding(3),
+			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+				log.Warn("disconnected from NATS; reconnecting", "err", err)
+			}),
+			nats.ReconnectHandler(func(nc *nats.Conn) {
+				log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			}),
+			nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+				log.Warn("NATS error", "err", err)
+			}),
 		}, o.NATSOptions...)
 		q.nc, err = nats.Connect(o.URL, opts...)
 	}
@@ -178,8 +211,8 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
 		Replicas:    o.Replicas,
 	}}
 	for _, c := range cfgs {
-		if _, err := q.js.CreateOrUpdateStream(ctx, c); err != nil {
-			return fmt.Errorf("queue: stream %s: %w", c.Name, err)
+		if err := q.ensureStream(ctx, c); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -187,22 +220,54 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
 
 // Publish stores data on subject once: a second publish with the same msgID
 // inside the dedup window is acknowledged as a duplicate and not stored.
+//
+// A publish that meets a lost connection, a lost node or a leader election
+// is tried again (same msgID, so never stored twice) until it is stored or
+// PublishTimeout (or ctx) runs out; only then does it fail. When an earlier
+// try timed out and a later one is told "duplicate", the earlier try is
+// what stored it, so the answer is not a duplicate.
 func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Header, data []byte) (duplicate bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, q.publishTimeout)
+	defer cancel()
 	m := &nats.Msg{Subject: subject, Header: hdr, Data: data}
-	opts := []jetstream.PublishOpt{}
+	opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
-	ack, err := q.js.PublishMsg(ctx, m, opts...)
-	if err != nil {
-		return false, fmt.Errorf("queue: publish %s: %w", subject, err)
+	uncertain := false
+	wait := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		actx, acancel := context.WithTimeout(ctx, publishAttemptTimeout)
+		ack, err := q.js.PublishMsg(actx, m, opts...)
+		acancel()
+		if err == nil {
+			if try > 1 {
+				q.log.Info("publish stored after retrying", "subject", subject, "tries", try)
+			}
+			return ack.Duplicate && !uncertain, nil
+		}
+		if !transient(err) || ctx.Err() != nil {
+			return false, fmt.Errorf("queue: publish %s (%d tries): %w", subject, try, err)
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			uncertain = true // the message may have been stored
+		}
+		q.log.Debug("publish failed; retrying", "subject", subject, "try", try, "err", err)
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("queue: publish %s (%d tries): %w", subject, try, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
 	}
-	return ack.Duplicate, nil
 }
 
 // Handler processes one message and acknowledges it (Ack, NakWithDelay,
 // Term). A message it leaves unacknowledged is redelivered after the
-// consumer's AckWait.
+// consumer's AckWait. While a handler runs, Consume tells the server every
+// AckWait/3 that the message is still being worked on, so AckWait need not
+// exceed the handler's run time: it is how soon a message held by a replica
+// that died is delivered again.
 type Handler func(ctx context.Context, m jetstream.Msg)
 
 // ConsumerOptions configures Consume.
@@ -211,8 +276,9 @@ type ConsumerOptions struct {
 	Durable string // shared by every replica: the work is split between them
 	Filter  string
 	Workers int
-	// AckWait is how long a delivered message may stay unacknowledged
-	// before the server redelivers it; it must exceed a handler's run time.
+	// AckWait is how long a delivered message may go without news (an
+	// acknowledgement or a heartbeat) before the server redelivers it: after
+	// a crash, how long the messages the dead process held wait.
 	AckWait time.Duration
 }
 
@@ -227,7 +293,7 @@ func (q *Queue) Consume(ctx context.Context, o ConsumerOptions, h Handler) error
 	if o.AckWait <= 0 {
 		o.AckWait = 30 * time.Second
 	}
-	cons, err := q.js.CreateOrUpdateConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
+	cons, err := q.ensureConsumer(ctx, o.Stream, jetstream.ConsumerConfig{
 		Durable:       o.Durable,
 		FilterSubject: o.Filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
@@ -265,7 +331,7 @@ func (q *Queue) Consume(ctx context.Context, o ConsumerOptions, h Handler) error
 				case <-ctx.Done():
 					return
 				case m := <-msgs:
-					h(hctx, m)
+					handle(hctx, m, o.AckWait/3, h)
 				}
 			}
 		})
@@ -392,4 +458,64 @@ func (q *Queue) shutdownServer() {
 		q.srv.Shutdown()
 		q.srv.WaitForShutdown()
 	}
+}
+
+// handle runs h on m, telling the server every beat that m is still in
+// progress until h has acknowledged it (or returned).
+func handle(ctx context.Context, m jetstream.Msg, beat time.Duration, h Handler) {
+	hm := &heartbeatMsg{Msg: m}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(beat)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				hm.progress()
+			}
+		}
+	}()
+	h(ctx, hm)
+	close(stop)
+	<-done
+}
+
+// heartbeatMsg is a message whose heartbeats stop for good once it is
+// acknowledged: a heartbeat after a NakWithDelay would undo the delay.
+type heartbeatMsg struct {
+	jetstream.Msg
+	mu    sync.Mutex
+	acked bool
+}
+
+func (m *heartbeatMsg) progress() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.acked {
+		_ = m.Msg.InProgress()
+	}
+}
+
+func (m *heartbeatMsg) final(f func() error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.acked = true
+	return f()
+}
+
+func (m *heartbeatMsg) Ack() error  { return m.final(m.Msg.Ack) }
+func (m *heartbeatMsg) Nak() error  { return m.final(m.Msg.Nak) }
+func (m *heartbeatMsg) Term() error { return m.final(m.Msg.Term) }
+func (m *heartbeatMsg) NakWithDelay(d time.Duration) error {
+	return m.final(func() error { return m.Msg.NakWithDelay(d) })
+}
+func (m *heartbeatMsg) TermWithReason(reason string) error {
+	return m.final(func() error { return m.Msg.TermWithReason(reason) })
+}
+func (m *heartbeatMsg) DoubleAck(ctx context.Context) error {
+	return m.final(func() error { return m.Msg.DoubleAck(ctx) })
 }
