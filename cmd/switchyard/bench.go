@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchyard/switchyard/internal/bench"
+)
+
+// benchCmd is `switchyard bench`: the load harness of internal/bench, with
+// flags. It prints the figures on stdout and its progress on stderr.
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: switchyard bench [--rules FILE --source NAME] [flags]")
+		fmt.Fprintln(stderr, "Runs the router in-process on a temporary data dir with an HTTP sink, loads it over loopback,")
+		fmt.Fprintln(stderr, "and prints its figures next to a bare net/http handler's, measured in the same run.")
+		fs.PrintDefaults()
+	}
+	rulesPath := fs.String("rules", "", "your rules file (only http actions; all are sent to the in-process sink); default: a generated file")
+	source := fs.String("source", "", "with --rules: the source to post to (default: the file's only source)")
+	vendor := fs.String("vendor", "productlift", "without --rules: the vendor of the load's events: "+strings.Join(bench.Vendors(), ", "))
+	rulesCount := fs.Int("rules-count", 1000, "without --rules: rules in the generated file, keyed on distinct event literals and sources (plus one rule to the sink)")
+	reloadRules := fs.Int("reload-rules", 10000, "without --rules: rules in the file swapped in by the reload phase; also the matching figure's larger set")
+	conns := fs.Int("connections", 32, "concurrent keep-alive connections")
+	duration := fs.Duration("duration", 5*time.Second, "length of each load phase")
+	syncMode := fs.String("sync", "1s", "store fsync: always (every write) or an interval")
+	workers := fs.Int("http-workers", 0, "concurrent http deliveries (default: the router's)")
+	drain := fs.Duration("drain-timeout", 60*time.Second, "longest wait for the deliveries of acknowledged events")
+	logLevel := fs.String("log-level", "info", "level of the router's text log, formatted as serve does and discarded")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and half-rate phases to this file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || *conns <= 0 || *duration <= 0 || *rulesCount <= 0 || *reloadRules <= 0 {
+		fs.Usage()
+		return 2
+	}
+	cfg := bench.Config{
+		RulesPath: *rulesPath, Source: *source, Vendor: *vendor, Rules: *rulesCount, ReloadRules: *reloadRules,
+		Connections: *conns, Duration: *duration, HTTPWorkers: *workers, DrainTimeout: *drain, Progress: stderr,
+	}
+	if *syncMode == "always" {
+		cfg.SyncAlways = true
+	} else if d, err := time.ParseDuration(*syncMode); err == nil && d > 0 {
+		cfg.SyncInterval = d
+	} else {
+		fmt.Fprintf(stderr, "switchyard bench: --sync %q: want always or a positive duration such as 1s\n", *syncMode)
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "switchyard bench: --log-level %q: %v\n", *logLevel, err)
+		return 2
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: lv}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "switchyard bench:", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.CPUProfile = f
+	}
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard bench:", err)
+		return 1
+	}
+	res.Print(stdout)
+	return 0
+}
