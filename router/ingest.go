@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/nats-io/nats.go"
@@ -50,6 +54,11 @@ type ingestResponse struct {
 
 // ingest is the ack path: verify the raw bytes, check the envelope, store,
 // 202. Decoding and matching happen after the 202.
+//
+// It runs for every request, so it keeps to what must be synchronous and
+// allocates little: the body is read into a pooled buffer sized from
+// Content-Length, the stored headers and the answer are encoded by hand,
+// and the log and its attributes are built only for the lines written.
 func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
 	name := ps.ByName("source")
 	cfg := r.cur.Load() // one config for the whole request, whatever reloads meanwhile
@@ -59,10 +68,9 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 		writeError(w, http.StatusNotFound, "unknown source")
 		return
 	}
-	log := r.log.With("source", name)
 	outcome := func(o string) { r.metrics.received.WithLabelValues(name, o).Inc() }
 
-	if ct := req.Header.Get("Content-Type"); ct != "" {
+	if ct := req.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			outcome("unsupported_media_type")
@@ -75,7 +83,10 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, src.maxBody))
+	buf := getBuffer(req.ContentLength)
+	defer putBuffer(buf)
+	body, err := readBody(http.MaxBytesReader(w, req.Body, src.maxBody), (*buf)[:0])
+	*buf = body[:0] // keep a grown buffer for the next request
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -90,39 +101,37 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 	if err := src.Verify(req, body); err != nil {
 		if errors.Is(err, sources.ErrMalformed) {
 			outcome("malformed")
-			log.Info("refused malformed request", "err", cfg.Redact(err.Error()))
+			r.log.Info("refused malformed request", "source", name, "err", cfg.Redact(err.Error()))
 			writeError(w, http.StatusBadRequest, "malformed body")
 			return
 		}
 		outcome("unauthorized")
-		log.Warn("refused unverified request", "remote", req.RemoteAddr, "err", cfg.Redact(err.Error()))
+		r.log.Warn("refused unverified request", "source", name, "remote", req.RemoteAddr, "err", cfg.Redact(err.Error()))
 		writeError(w, http.StatusUnauthorized, "unauthorized")
 		return
 	}
 	env, err := src.Envelope(req.Header, body)
 	if err != nil {
 		outcome("malformed")
-		log.Info("refused malformed body", "err", cfg.Redact(err.Error()))
+		r.log.Info("refused malformed body", "source", name, "err", cfg.Redact(err.Error()))
 		writeError(w, http.StatusBadRequest, "malformed body: "+publicReason(err))
 		return
 	}
-	hdrs, err := json.Marshal(sources.Headers(req.Header))
-	if err != nil {
-		outcome("malformed")
-		writeError(w, http.StatusBadRequest, "malformed headers")
-		return
+	// The body is stored as received; what the matcher needs besides it
+	// travels in the message's headers.
+	var received [len(time.RFC3339Nano) + 8]byte
+	h := nats.Header{
+		hdrSource:   {name},
+		hdrVendor:   {src.Vendor()},
+		hdrEvent:    {env.Event},
+		hdrID:       {env.ID},
+		hdrReceived: {string(r.opts.Now().UTC().AppendFormat(received[:0], time.RFC3339Nano))},
+		hdrHeaders:  {string(appendHeadersJSON((*buf)[len(body):len(body)], sources.Headers(req.Header)))},
 	}
-	h := nats.Header{}
-	h.Set(hdrSource, name)
-	h.Set(hdrVendor, src.Vendor())
-	h.Set(hdrEvent, env.Event)
-	h.Set(hdrID, env.ID)
-	h.Set(hdrReceived, r.opts.Now().UTC().Format(time.RFC3339Nano))
-	h.Set(hdrHeaders, string(hdrs))
 	dup, err := r.q.Publish(req.Context(), queue.EventsSubject+"."+name, name+"/"+env.ID, h, body)
 	if err != nil {
 		outcome("store_failed")
-		log.Error("could not store event; asking the vendor to retry", "event", env.Event, "id", env.ID, "err", err)
+		r.log.Error("could not store event; asking the vendor to retry", "source", name, "event", env.Event, "id", env.ID, "err", err)
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "event could not be stored; retry later")
 		return
@@ -132,8 +141,146 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 	} else {
 		outcome("accepted")
 	}
-	log.Info("event accepted", "event", env.Event, "id", env.ID, "duplicate", dup)
-	writeJSON(w, http.StatusAccepted, ingestResponse{ID: env.ID, Duplicate: dup})
+	r.log.LogAttrs(req.Context(), slog.LevelInfo, "event accepted", slog.String("source", name),
+		slog.String("event", env.Event), slog.String("id", env.ID), slog.Bool("duplicate", dup))
+	writeAccepted(w, env.ID, dup)
+}
+
+// bodyPool holds request body buffers. A buffer is back in the pool once
+// the event is stored: the queue has copied the bytes by then, and no
+// source keeps a slice of them.
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer kept for reuse: bodies are usually a few
+// KiB, and a rare large one should not pin a MiB per pooled buffer.
+const maxPooled = 64 << 10
+
+// getBuffer returns a pooled buffer with room for a body of n bytes (n < 0:
+// unknown) and the stored headers after it.
+func getBuffer(n int64) *[]byte {
+	buf := bodyPool.Get().(*[]byte)
+	want := int(max(n, 0)) + 1024 // + headers; + the read that sees EOF
+	if cap(*buf) < want {
+		*buf = make([]byte, 0, max(want, 4096))
+	}
+	return buf
+}
+
+func putBuffer(buf *[]byte) {
+	if cap(*buf) > maxPooled {
+		return
+	}
+	*buf = (*buf)[:0]
+	bodyPool.Put(buf)
+}
+
+// readBody reads r to its end, appending to buf.
+func readBody(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// appendHeadersJSON appends the stored request headers as a JSON object
+// with sorted names, as json.Marshal writes a map[string]string.
+func appendHeadersJSON(dst []byte, h map[string]string) []byte {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	dst = append(dst, '{')
+	for i, k := range names {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, h[k])
+	}
+	return append(dst, '}')
+}
+
+// writeAccepted writes the 202 exactly as writeJSON would encode
+// ingestResponse, without reflection.
+func writeAccepted(w http.ResponseWriter, id string, dup bool) {
+	var arr [128]byte
+	b := append(arr[:0], `{"id":`...)
+	b = appendJSONString(b, id)
+	if dup {
+		b = append(b, `,"duplicate":true}`+"\n"...)
+	} else {
+		b = append(b, `,"duplicate":false}`+"\n"...)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(b)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it by default: quotes, backslashes and control characters, <, >
+// and & (for HTML), U+2028 and U+2029, and invalid UTF-8 as U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // publicReason is the part of an envelope error safe to show the sender:
