@@ -170,7 +170,10 @@ func (r *Router) Run(ctx context.Context) error {
 		n := r.workers(kind)
 		run(queue.ConsumerOptions{
 			Stream: queue.JobsStream, Durable: "deliver-" + kind, Filter: queue.JobsSubject + "." + kind,
-			Workers: n, AckWait: MaxAttemptTimeout + 15*time.Second,
+			// The queue sends heartbeats while an attempt runs, so AckWait
+			// need not cover MaxAttemptTimeout: it is how long the jobs a
+			// crashed process held wait before another delivery.
+			Workers: n, AckWait: 15 * time.Second,
 		}, r.deliver)
 	}
 	go r.metrics.pollQueue(ctx, r.q, r.opts.Now)
