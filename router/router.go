@@ -164,7 +164,7 @@ func (r *Router) Run(ctx context.Context) error {
 	}
 	run(queue.ConsumerOptions{
 		Stream: queue.EventsStream, Durable: "matcher", Filter: queue.EventsSubject + ".>",
-		Workers: r.opts.MatchWorkers, AckWait: 30 * time.Second,
+		Workers: r.opts.MatchWorkers, AckWait: 15 * time.Second,
 	}, r.match)
 	for _, kind := range []string{"http", "slack", "email"} {
 		n := r.workers(kind)
