@@ -201,6 +201,10 @@ func retry(ctx context.Context, log *slog.Logger, what string, op func(context.C
 	}
 }
 
+// errCodeDuplicateInProcess is JetStream's JSStreamDuplicateMessageConflict
+// (409): "duplicate message id is in process".
+const errCodeDuplicateInProcess = 10158
+
 // transient tells errors worth retrying (the store is momentarily
 // unreachable or leaderless) from answers that will not change.
 func transient(err error) bool {
@@ -211,8 +215,11 @@ func transient(err error) bool {
 		return false
 	case errors.As(err, &api):
 		// 503: JetStream temporarily unavailable, no leader, not enough
-		// peers yet; 408/500: a request that timed out inside the cluster.
-		return api.Code >= 500 || api.Code == 408
+		// peers yet; 408/500: a request that timed out inside the cluster;
+		// on a replicated stream, the same message id being stored by
+		// another publisher (a vendor retry on another replica) at this
+		// moment: asked again, it is a duplicate or ours to store.
+		return api.Code >= 500 || api.Code == 408 || api.ErrorCode == errCodeDuplicateInProcess
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, nats.ErrConnectionReconnecting),

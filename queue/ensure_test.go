@@ -261,6 +261,8 @@ func TestTransient(t *testing.T) {
 		{jetstream.ErrNoStreamResponse, true},
 		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}), true},
 		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 400, ErrorCode: 10058, Description: "stream name already in use"}), false},
+		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}), true},
+		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 409, ErrorCode: 10071, Description: "wrong last sequence"}), false},
 		{errors.New("nats: connection closed"), false},
 		{jetstream.ErrStreamNotFound, false},
 	}

@@ -316,9 +316,15 @@ func (q *Queue) Consume(ctx context.Context, o ConsumerOptions, h Handler) error
 			// Left unacknowledged: redelivered after AckWait, here or on
 			// another replica.
 		}
-	}, jetstream.PullMaxMessages(2*o.Workers), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		q.log.Debug("queue consume", "consumer", o.Durable, "err", err)
-	}))
+	}, jetstream.PullMaxMessages(2*o.Workers),
+		// A pull request lives on the consumer's leader. When that node is
+		// lost, the missing heartbeats are noticed after two of them and
+		// the pull is made again on the new leader: ~6s, not the default
+		// 30s, of deliveries stalled by a node failure.
+		jetstream.PullExpiry(12*time.Second), jetstream.PullHeartbeat(3*time.Second),
+		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			q.log.Debug("queue consume", "consumer", o.Durable, "err", err)
+		}))
 	if err != nil {
 		return fmt.Errorf("queue: consume %s: %w", o.Durable, err)
 	}
