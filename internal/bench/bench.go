@@ -146,12 +146,21 @@ type Result struct {
 	SyncInterval time.Duration
 
 	Baseline Phase // the bare handler
-	Ingest   Phase // the router, as fast as it answers
+	// IngestAlone is the router as fast as it answers, its pipeline not
+	// yet running: the ack path (verify, store, 202) alone.
+	IngestAlone Phase
+	// Backlog events stored by IngestAlone reached the sink BacklogTook
+	// after the pipeline started: the delivery throughput.
+	Backlog     int
+	BacklogTook time.Duration
+	// Ingest is the router as fast as it answers while its pipeline
+	// matches and delivers on the same cores.
+	Ingest Phase
 	// Drain is how long the deliveries of the ingest phase took to reach
 	// the sink after its last 202.
 	Drain time.Duration
 
-	HalfRate Phase   // the router at half the ingest phase's rate
+	HalfRate Phase   // the router at half IngestAlone's rate
 	Rate     float64 // the half rate asked for
 	E2E      Latency // 202 -> the action reaching the sink, half-rate phase
 
@@ -180,12 +189,21 @@ type Latency struct {
 	Max           time.Duration
 }
 
-// Ratio is the ingest phase's requests/s over the bare handler's.
+// Ratio is the ack path's requests/s (ingest alone) over the bare
+// handler's.
 func (r *Result) Ratio() float64 {
 	if r.Baseline.RPS == 0 {
 		return 0
 	}
-	return r.Ingest.RPS / r.Baseline.RPS
+	return r.IngestAlone.RPS / r.Baseline.RPS
+}
+
+// DeliveryRate is events delivered per second from the backlog.
+func (r *Result) DeliveryRate() float64 {
+	if r.BacklogTook <= 0 {
+		return 0
+	}
+	return float64(r.Backlog) / r.BacklogTook.Seconds()
 }
 
 // MatchRatio is events/s matched with the most rules over the fewest.
@@ -271,10 +289,21 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return nil, err
 	}
 	res.Rules = r.Config().File.Set.Len()
+	// The pipeline (matcher and deliveries) starts after the ingest-alone
+	// phase.
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
-	go func() { runDone <- r.Run(runCtx) }()
-	defer func() { stopRun(); <-runDone }() // before q.Close
+	started := false
+	startPipeline := func() {
+		started = true
+		go func() { runDone <- r.Run(runCtx) }()
+	}
+	defer func() { // before q.Close
+		stopRun()
+		if started {
+			<-runDone
+		}
+	}()
 
 	clock := newAckClock()
 	routerAddr, stopRouter, err := serveLoopback(clock.wrap(router.LimitInFlight(1024, r.PublicHandler())))
@@ -309,7 +338,8 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}
 	res.Baseline = phaseOf(base)
 
-	// 2. The router as fast as it answers, then its backlog.
+	// 2. The router's ack path alone, as fast as it answers: the pipeline
+	// is not running yet, so this is verify, store, 202 and nothing else.
 	if c.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(c.CPUProfile); err != nil {
 			return nil, fmt.Errorf("bench: cpu profile: %w", err)
@@ -322,21 +352,37 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}
 	}
 	defer stopProfile()
-	fmt.Fprintf(c.Progress, "bench: switchyard ingest with %d rules, %d connections, %s\n", res.Rules, c.Connections, c.Duration)
-	ing, err := runLoad(ctx, spec(routerAddr, true, 0, 1<<20))
+	fmt.Fprintf(c.Progress, "bench: switchyard ingest alone with %d rules, %d connections, %s\n", res.Rules, c.Connections, c.Duration)
+	alone, err := runLoad(ctx, spec(routerAddr, true, 0, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	res.IngestAlone = phaseOf(alone)
+
+	// 3. The pipeline starts on that backlog: how fast it delivers.
+	ids := ackIDs(alone)
+	fmt.Fprintf(c.Progress, "bench: pipeline delivering a backlog of %d events\n", len(ids))
+	t0 := time.Now()
+	startPipeline()
+	missing := sk.waitAll(ids, t0.Add(c.DrainTimeout)) // what never arrives is counted at the end
+	res.Backlog, res.BacklogTook = len(ids)-len(missing), time.Since(t0)
+
+	// 4. Ingest again, with the pipeline matching and delivering.
+	fmt.Fprintf(c.Progress, "bench: switchyard ingest with the pipeline running, %s\n", c.Duration)
+	ing, err := runLoad(ctx, spec(routerAddr, true, 0, 2<<20))
 	if err != nil {
 		return nil, err
 	}
 	res.Ingest = phaseOf(ing)
-	ids := ackIDs(ing)
-	sk.waitAll(ids, time.Now().Add(c.DrainTimeout)) // what never arrives is counted at the end
+	sk.waitAll(ackIDs(ing), time.Now().Add(c.DrainTimeout))
 	res.Drain = time.Since(ing.end())
 
-	// 3. Half that rate: the time from each 202 to the sink.
-	res.Rate = res.Ingest.RPS / 2
+	// 5. Half the ack path's maximum rate: the time from each 202 to the
+	// sink.
+	res.Rate = res.IngestAlone.RPS / 2
 	fmt.Fprintf(c.Progress, "bench: end to end at %.0f requests/s, %s\n", res.Rate, c.Duration)
 	clock.on.Store(true)
-	half, err := runLoad(ctx, spec(routerAddr, true, res.Rate, 2<<20))
+	half, err := runLoad(ctx, spec(routerAddr, true, res.Rate, 3<<20))
 	clock.on.Store(false)
 	if err != nil {
 		return nil, err
@@ -346,7 +392,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	stopProfile()
 	res.E2E = sk.latency(half.acks, clock)
 
-	// 4. A reload under half-rate load.
+	// 6. A reload under half-rate load.
 	res.ReloadRules = res.Rules
 	reloadPath := ""
 	if c.RulesPath == "" {
@@ -357,15 +403,15 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		res.ReloadRules = c.ReloadRules + 1
 	}
 	fmt.Fprintf(c.Progress, "bench: reload of %d rules at %.0f requests/s\n", res.ReloadRules, res.Rate)
-	if err := res.reloadPhase(ctx, r, spec(routerAddr, true, res.Rate, 3<<20), reloadPath, rulesPath, ackIDs); err != nil {
+	if err := res.reloadPhase(ctx, r, spec(routerAddr, true, res.Rate, 4<<20), reloadPath, rulesPath, ackIDs); err != nil {
 		return nil, err
 	}
 
-	// 5. Everything acknowledged reaches the sink.
-	missing := sk.waitAll(acked, time.Now().Add(c.DrainTimeout))
+	// 7. Everything acknowledged reaches the sink.
+	missing = sk.waitAll(acked, time.Now().Add(c.DrainTimeout))
 	res.Acked, res.Undelivered = len(acked), len(missing)
 
-	// 6. Matching cost against the rule count, in-process.
+	// 8. Matching cost against the rule count, in-process.
 	fmt.Fprintf(c.Progress, "bench: matching with 10 and %d rules\n", c.ReloadRules)
 	res.MatchRules = [2]int{10, c.ReloadRules}
 	for i, n := range res.MatchRules {
@@ -374,7 +420,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}
 	}
 
-	// 7. Memory: the peak, and idle with the reloaded rules.
+	// 9. Memory: the peak, and idle with the reloaded rules.
 	res.PeakRSS = procStatus("VmHWM")
 	runtime.GC()
 	debug.FreeOSMemory()

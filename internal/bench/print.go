@@ -28,11 +28,12 @@ func (r *Result) Print(w io.Writer) {
 			ms(p.P50), ms(p.P90), ms(p.P99), ms(p.Max), p.Non2xx, p.Errors)
 	}
 	row("bare net/http (read body, 202)", r.Baseline)
-	row("switchyard ingest (verify, store, 202)", r.Ingest)
+	row("switchyard ingest alone (verify, store, 202)", r.IngestAlone)
+	row("switchyard ingest, pipeline running", r.Ingest)
 	row(fmt.Sprintf("switchyard at half rate (%s/s)", count(r.Rate)), r.HalfRate)
 	row(fmt.Sprintf("switchyard during a reload (%s/s)", count(r.Rate)), r.Reload)
 	tw.Flush()
-	for _, p := range []Phase{r.Baseline, r.Ingest, r.HalfRate, r.Reload} {
+	for _, p := range []Phase{r.Baseline, r.IngestAlone, r.Ingest, r.HalfRate, r.Reload} {
 		if p.LastErr != "" || p.Non2xx > 0 {
 			fmt.Fprintf(w, "  statuses %v; last error: %s\n", p.Statuses, p.LastErr)
 		}
@@ -40,7 +41,9 @@ func (r *Result) Print(w io.Writer) {
 
 	fmt.Fprintf(w, "\nend to end (202 -> http action at the sink) at half rate, %d events: p50 %s  p90 %s  p99 %s  max %s\n",
 		r.E2E.N, ms(r.E2E.P50), ms(r.E2E.P90), ms(r.E2E.P99), ms(r.E2E.Max))
-	fmt.Fprintf(w, "deliveries of the ingest phase done %s after its last 202\n", r.Drain.Round(time.Millisecond))
+	fmt.Fprintf(w, "delivery: a backlog of %d events reached the sink in %s once the pipeline started: %s events/s (%.2f of bare requests/s)\n",
+		r.Backlog, r.BacklogTook.Round(time.Millisecond), count(r.DeliveryRate()), ratio(r.DeliveryRate(), r.Baseline.RPS))
+	fmt.Fprintf(w, "deliveries of the ingest phase with the pipeline running done %s after its last 202\n", r.Drain.Round(time.Millisecond))
 	reload := fmt.Sprintf("reload of %d rules under load: took %s; failed requests %d; slowest ack in flight during it %s",
 		r.ReloadRules, r.ReloadTook.Round(time.Millisecond), r.ReloadFailed, ms(r.ReloadMaxAck))
 	if r.ReloadErr != "" {

@@ -20,6 +20,10 @@ type sink struct {
 	mu       sync.Mutex
 	requests int
 	first    map[string]time.Time
+	// want holds the ids waitAll waits for that have not arrived; done is
+	// closed when it empties.
+	want map[string]struct{}
+	done chan struct{}
 }
 
 func startSink(token string) (*sink, error) {
@@ -45,6 +49,12 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ids {
 		if _, ok := s.first[id]; !ok {
 			s.first[id] = now
+			if _, ok := s.want[id]; ok {
+				delete(s.want, id)
+				if len(s.want) == 0 {
+					close(s.done)
+				}
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -96,27 +106,33 @@ func (s *sink) arrived(id string) (time.Time, bool) {
 }
 
 // waitAll waits until every id in ids has arrived or the deadline passes,
-// and returns the ids still missing. It looks every 50ms: often enough for
-// a harness, rarely enough not to compete with the deliveries it waits on.
+// and returns the ids still missing. One waitAll at a time.
 func (s *sink) waitAll(ids []string, deadline time.Time) []string {
-	missing := ids
-	for {
-		s.mu.Lock()
-		var still []string
-		for _, id := range missing {
-			if _, ok := s.first[id]; !ok {
-				still = append(still, id)
-			}
+	s.mu.Lock()
+	s.want = make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		if _, ok := s.first[id]; !ok {
+			s.want[id] = struct{}{}
 		}
-		s.mu.Unlock()
-		missing = still
-		if len(missing) == 0 {
-			return nil
-		}
-		wait := time.Until(deadline)
-		if wait <= 0 {
-			return missing
-		}
-		time.Sleep(min(wait, 50*time.Millisecond))
 	}
+	done := make(chan struct{})
+	s.done = done
+	if len(s.want) == 0 {
+		close(done)
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var missing []string
+	for id := range s.want {
+		missing = append(missing, id)
+	}
+	s.want, s.done = nil, nil
+	return missing
 }
