@@ -30,7 +30,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rulesCount := fs.Int("rules-count", 1000, "without --rules: rules in the generated file, keyed on distinct event literals and sources (plus one rule to the sink)")
 	reloadRules := fs.Int("reload-rules", 10000, "without --rules: rules in the file swapped in by the reload phase; also the matching figure's larger set")
 	conns := fs.Int("connections", 32, "concurrent keep-alive connections")
-	duration := fs.Duration("duration", 5*time.Second, "length of each load phase")
+	duration := fs.Duration("duration", 3*time.Second, "length of each load phase")
 	syncMode := fs.String("sync", "1s", "store fsync: always (every write) or an interval")
 	workers := fs.Int("http-workers", 0, "concurrent http deliveries (default: the router's)")
 	drain := fs.Duration("drain-timeout", 60*time.Second, "longest wait for the deliveries of acknowledged events")

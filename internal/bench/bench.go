@@ -54,7 +54,7 @@ type Config struct {
 	// Connections is the number of concurrent keep-alive connections
 	// (default 32).
 	Connections int
-	// Duration is each load phase's length (default 5s).
+	// Duration is each load phase's length (default 3s).
 	Duration time.Duration
 	// SyncAlways makes the embedded store fsync every write; otherwise it
 	// fsyncs every SyncInterval (default: the queue's, 1s).
@@ -92,7 +92,7 @@ func (c Config) withDefaults() Config {
 		c.Connections = 32
 	}
 	if c.Duration <= 0 {
-		c.Duration = 5 * time.Second
+		c.Duration = 3 * time.Second
 	}
 	if c.MatchDuration <= 0 {
 		c.MatchDuration = time.Second
@@ -422,6 +422,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 	// 9. Memory: the peak, and idle with the reloaded rules.
 	res.PeakRSS = procStatus("VmHWM")
+	sk.forget() // the harness's own bookkeeping is not the router's memory
+	clock.mu.Lock()
+	clock.at = nil
+	clock.mu.Unlock()
+	acked = nil
 	runtime.GC()
 	debug.FreeOSMemory()
 	var ms runtime.MemStats

@@ -136,3 +136,10 @@ func (s *sink) waitAll(ids []string, deadline time.Time) []string {
 	s.want, s.done = nil, nil
 	return missing
 }
+
+// forget drops the arrival times, keeping the sink serving.
+func (s *sink) forget() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.first = map[string]time.Time{}
+}
