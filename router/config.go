@@ -53,8 +53,9 @@ type RetryPolicy struct {
 	Timeout  time.Duration // one attempt's time limit
 }
 
-// MaxAttemptTimeout bounds an attempt's timeout so that it stays well under
-// the queue's redelivery time (ackWait).
+// MaxAttemptTimeout bounds an attempt's timeout. (The queue sends
+// heartbeats while an attempt runs, so this is a sanity limit on how long
+// one attempt may hold a worker, not a constraint of the queue.)
 const MaxAttemptTimeout = 45 * time.Second
 
 // MaxRetryAfter caps how long a receiver's Retry-After may hold a delivery.

@@ -24,6 +24,7 @@ const usage = `usage:
   switchyard check FILE...
   switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] [--json] PAYLOAD.json
   switchyard dead-letters list|replay|drop [--admin URL] [--rule R] [--kind K] [--since 1h] [SEQ...]
+  switchyard bench [--rules FILE] [--rules-count N] [--connections N] [--duration D]
   switchyard version
 Run 'switchyard COMMAND -h' for a command's flags.
 `
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return dryRun(args[1:], stdout, stderr)
 	case "dead-letters":
 		return deadLetters(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version())
 		return 0

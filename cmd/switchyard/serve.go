@@ -32,6 +32,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data", "./data", "directory of the embedded queue's store")
 	natsURL := fs.String("nats", "", "external NATS JetStream servers, comma-separated (default: embedded)")
 	natsCreds := fs.String("nats-creds", "", "credentials file for --nats")
+	natsCA := fs.String("nats-tls-ca", "", "CA certificate file to verify the --nats servers")
+	natsCert := fs.String("nats-tls-cert", "", "client certificate file for --nats (with --nats-tls-key)")
+	natsKey := fs.String("nats-tls-key", "", "client key file for --nats (with --nats-tls-cert)")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for work in flight")
@@ -53,7 +56,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := serveRun(ctx, log, serveOptions{
 		rules: *rulesPath, listen: *listen, admin: *adminListen, data: *dataDir,
-		nats: *natsURL, natsCreds: *natsCreds, drain: *drain,
+		nats: *natsURL, natsCreds: *natsCreds, natsCA: *natsCA, natsCert: *natsCert, natsKey: *natsKey, drain: *drain,
 		adminToken:  secret.Secret(firstNonEmpty(*adminToken, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))),
 		maxInFlight: *maxInFlight, readHeaderTimeout: *readHeaderTimeout,
 	}); err != nil {
@@ -65,6 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 type serveOptions struct {
 	rules, listen, admin, data, nats, natsCreds string
+	natsCA, natsCert, natsKey                   string
 	drain, readHeaderTimeout                    time.Duration
 	adminToken                                  secret.Secret
 	maxInFlight                                 int
@@ -93,6 +97,15 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 	}
 	if o.natsCreds != "" {
 		qo.NATSOptions = append(qo.NATSOptions, nats.UserCredentials(o.natsCreds))
+	}
+	if o.natsCA != "" {
+		qo.NATSOptions = append(qo.NATSOptions, nats.RootCAs(o.natsCA))
+	}
+	if (o.natsCert == "") != (o.natsKey == "") {
+		return errors.New("--nats-tls-cert and --nats-tls-key go together")
+	}
+	if o.natsCert != "" {
+		qo.NATSOptions = append(qo.NATSOptions, nats.ClientCert(o.natsCert, o.natsKey))
 	}
 	openCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	q, err := queue.Open(openCtx, qo)
