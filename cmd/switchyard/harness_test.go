@@ -75,9 +75,10 @@ func startSinks(t *testing.T) *sinks {
 			}
 			s.mu.Lock()
 			s.posts = append(s.posts, r.PostForm)
+			n := len(s.posts)
 			s.mu.Unlock()
 			w.Header().Set("Content-Type", "application/json")
-			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, r.PostForm.Get("channel"), len(s.posts))
+			fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.%06d"}`, r.PostForm.Get("channel"), n)
 		})
 	})
 	s.slack.Start()
