@@ -88,6 +88,14 @@ func New(o Options) (*Router, error) {
 	if o.Queue == nil {
 		return nil, errors.New("router: a queue is required")
 	}
+	if o.HTTPClient == nil {
+		// One pooled transport for every http action, keeping as many idle
+		// connections per receiver as there are workers (the default keeps
+		// two, so most deliveries would open a new connection).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = max(o.Workers["http"], defaultWorkers["http"])
+		o.HTTPClient = &http.Client{Transport: t}
+	}
 	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry)}
 	cfg, err := r.load()
 	if err != nil {

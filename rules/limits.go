@@ -21,7 +21,9 @@ const (
 
 // limitOptions are the compile options that bound a condition's size.
 func limitOptions() []expr.Option {
-	return []expr.Option{expr.MaxNodes(MaxNodes)}
+	// repeat allocates its result before the memory budget is checked, so
+	// repeat(data.text, 1000000) could take a gigabyte: it is not offered.
+	return []expr.Option{expr.MaxNodes(MaxNodes), expr.DisableBuiltin("repeat")}
 }
 
 // newVM returns a VM that evaluates conditions within MemoryBudget.
