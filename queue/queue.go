@@ -404,38 +404,47 @@ func (q *Queue) Delete(ctx context.Context, stream string, seq uint64) error {
 	return nil
 }
 
-// MaxScan bounds how many messages one Scan reads.
-const MaxScan = 100000
+// MaxScan bounds how many messages one Scan reads, so that a filter that
+// selects little cannot make one call run for long.
+const MaxScan = 50000
 
-// Scan calls fn with a stream's messages, newest first, until fn returns
-// false, the stream's start is reached, or MaxScan messages were read.
-// Messages deleted meanwhile are skipped.
-func (q *Queue) Scan(ctx context.Context, stream string, fn func(*jetstream.RawStreamMsg) bool) error {
-	info, err := q.StreamInfo(ctx, stream)
-	if err != nil {
-		return err
-	}
+// Scan calls fn with a stream's messages, newest first, starting below
+// before (0: from the newest), until fn returns false, the stream's start
+// is reached, or MaxScan messages were read. Messages deleted meanwhile are
+// skipped. It returns the sequence to pass as before to continue, or 0 when
+// the stream's start was reached.
+func (q *Queue) Scan(ctx context.Context, stream string, before uint64, fn func(*jetstream.RawStreamMsg) bool) (next uint64, err error) {
 	s, err := q.Stream(ctx, stream)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	first, last := info.State.FirstSeq, info.State.LastSeq
-	for seq, n := last, 0; seq >= first && seq > 0 && n < MaxScan; seq, n = seq-1, n+1 {
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("queue: stream %s info: %w", stream, err)
+	}
+	seq := info.State.LastSeq
+	if before > 0 && before-1 < seq {
+		seq = before - 1
+	}
+	for n := 0; seq >= info.State.FirstSeq && seq > 0; seq, n = seq-1, n+1 {
+		if n >= MaxScan {
+			return seq + 1, nil
+		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return 0, err
 		}
 		m, err := s.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("queue: scan %s at %d: %w", stream, seq, err)
+			return 0, fmt.Errorf("queue: scan %s at %d: %w", stream, seq, err)
 		}
 		if !fn(m) {
-			return nil
+			return seq, nil
 		}
 	}
-	return nil
+	return 0, nil
 }
 
 // Ping checks that the store answers.

@@ -26,7 +26,7 @@ func TestScanGetDelete(t *testing.T) {
 	collect := func(t *testing.T, stop int) string {
 		t.Helper()
 		var got []string
-		err := q.Scan(ctx, DeadStream, func(m *jetstream.RawStreamMsg) bool {
+		_, err := q.Scan(ctx, DeadStream, 0, func(m *jetstream.RawStreamMsg) bool {
 			got = append(got, string(m.Data))
 			return len(got) != stop
 		})
@@ -44,6 +44,23 @@ func TestScanGetDelete(t *testing.T) {
 	t.Run("stops when fn says so", func(t *testing.T) {
 		if got := collect(t, 2); got != "[5 4]" {
 			t.Fatalf("scan = %s", got)
+		}
+	})
+	t.Run("continues below a cursor", func(t *testing.T) {
+		var got []string
+		next, err := q.Scan(ctx, DeadStream, 0, func(m *jetstream.RawStreamMsg) bool {
+			got = append(got, string(m.Data))
+			return len(got) < 2
+		})
+		if err != nil || next != 4 {
+			t.Fatalf("first page %v ends at %d, %v; want next 4", got, next, err)
+		}
+		next, err = q.Scan(ctx, DeadStream, next, func(m *jetstream.RawStreamMsg) bool {
+			got = append(got, string(m.Data))
+			return true
+		})
+		if err != nil || next != 0 || fmt.Sprint(got) != "[5 4 3 2 1]" {
+			t.Fatalf("pages = %v, next %d, %v", got, next, err)
 		}
 	})
 	t.Run("get by sequence", func(t *testing.T) {
@@ -84,17 +101,17 @@ func TestScanGetDelete(t *testing.T) {
 	})
 	t.Run("empty and unknown streams", func(t *testing.T) {
 		n := 0
-		if err := q.Scan(ctx, JobsStream, func(*jetstream.RawStreamMsg) bool { n++; return true }); err != nil || n != 0 {
+		if _, err := q.Scan(ctx, JobsStream, 0, func(*jetstream.RawStreamMsg) bool { n++; return true }); err != nil || n != 0 {
 			t.Fatalf("scan of an empty stream: %d messages, %v", n, err)
 		}
-		if err := q.Scan(ctx, "NOPE", func(*jetstream.RawStreamMsg) bool { return true }); err == nil {
+		if _, err := q.Scan(ctx, "NOPE", 0, func(*jetstream.RawStreamMsg) bool { return true }); err == nil {
 			t.Fatal("scan of an unknown stream succeeded")
 		}
 	})
 	t.Run("cancelled context", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		n := 0
-		err := q.Scan(cctx, DeadStream, func(*jetstream.RawStreamMsg) bool { n++; cancel(); return true })
+		_, err := q.Scan(cctx, DeadStream, 0, func(*jetstream.RawStreamMsg) bool { n++; cancel(); return true })
 		if !errors.Is(err, context.Canceled) || n != 1 {
 			t.Fatalf("scan after cancel: %d messages, %v", n, err)
 		}

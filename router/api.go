@@ -29,9 +29,6 @@ import (
 const (
 	defaultLimit = 100
 	maxLimit     = 1000
-	// scanBudget bounds how many log messages one query reads, so that a
-	// filter that matches little cannot make a request run for long.
-	scanBudget = 50000
 )
 
 func (r *Router) apiRoutes(mux *httprouter.Router) {
@@ -102,40 +99,6 @@ func (f filter) inTime(t time.Time) bool {
 	return (f.since.IsZero() || !t.Before(f.since)) && (f.until.IsZero() || !t.After(f.until))
 }
 
-// scan reads a stream newest first, starting below before (0: from the
-// end), calling fn for each message until fn returns false or the budget is
-// spent. It returns the sequence to continue from (0 at the stream's start).
-func (r *Router) scan(ctx context.Context, stream string, before uint64, fn func(*jetstream.RawStreamMsg) bool) (uint64, error) {
-	s, err := r.q.Stream(ctx, stream)
-	if err != nil {
-		return 0, err
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", stream, err)
-	}
-	seq := info.State.LastSeq
-	if before > 0 && before-1 < seq {
-		seq = before - 1
-	}
-	for n := 0; seq >= info.State.FirstSeq && seq > 0; seq, n = seq-1, n+1 {
-		if n >= scanBudget {
-			return seq + 1, nil
-		}
-		m, err := s.GetMsg(ctx, seq)
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("stream %s at %d: %w", stream, seq, err)
-		}
-		if !fn(m) {
-			return seq, nil
-		}
-	}
-	return 0, nil
-}
-
 func (r *Router) apiEvents(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	f, err := parseFilter(req.URL.Query(), r.opts.Now())
 	if err != nil {
@@ -143,7 +106,7 @@ func (r *Router) apiEvents(w http.ResponseWriter, req *http.Request, _ httproute
 		return
 	}
 	out := []EventRecord{}
-	next, err := r.scan(req.Context(), queue.LogStream, f.before, func(m *jetstream.RawStreamMsg) bool {
+	next, err := r.q.Scan(req.Context(), queue.LogStream, f.before, func(m *jetstream.RawStreamMsg) bool {
 		if !strings.HasPrefix(m.Subject, matchSubject+".") {
 			return true
 		}
@@ -206,7 +169,7 @@ func (r *Router) apiEvent(w http.ResponseWriter, req *http.Request, ps httproute
 	deliveries := []DeliveryRecord{}
 	s, err := r.q.Stream(req.Context(), queue.LogStream)
 	if err == nil {
-		for n, next := 0, seq+1; n < scanBudget; n++ {
+		for n, next := 0, seq+1; n < queue.MaxScan; n++ {
 			dm, err := s.GetMsg(req.Context(), next, jetstream.WithGetMsgSubject(deliverySubject+".>"))
 			if err != nil {
 				break
@@ -229,7 +192,7 @@ func (r *Router) apiDeliveries(w http.ResponseWriter, req *http.Request, _ httpr
 		return
 	}
 	out := []DeliveryRecord{}
-	next, err := r.scan(req.Context(), queue.LogStream, f.before, func(m *jetstream.RawStreamMsg) bool {
+	next, err := r.q.Scan(req.Context(), queue.LogStream, f.before, func(m *jetstream.RawStreamMsg) bool {
 		if !strings.HasPrefix(m.Subject, deliverySubject+".") {
 			return true
 		}
@@ -268,7 +231,7 @@ func (f filter) keepDead(d *DeadLetter) bool {
 
 func (r *Router) deadLetters(ctx context.Context, f filter) ([]DeadLetterRecord, uint64, error) {
 	out := []DeadLetterRecord{}
-	next, err := r.scan(ctx, queue.DeadStream, f.before, func(m *jetstream.RawStreamMsg) bool {
+	next, err := r.q.Scan(ctx, queue.DeadStream, f.before, func(m *jetstream.RawStreamMsg) bool {
 		var d DeadLetter
 		if json.Unmarshal(m.Data, &d) != nil || !f.keepDead(&d) {
 			return true
