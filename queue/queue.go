@@ -163,7 +163,13 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		q.shutdownServer()
 		return nil, fmt.Errorf("queue: connect: %w", err)
 	}
-	q.js, err = jetstream.New(q.nc)
+	log := o.Logger
+	q.js, err = jetstream.New(q.nc,
+		// Send's messages are not waited for; a failure is only logged.
+		jetstream.WithPublishAsyncTimeout(publishAttemptTimeout),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			log.Warn("asynchronous publish failed", "subject", m.Subject, "err", err)
+		}))
 	if err != nil {
 		q.Close()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
@@ -227,39 +233,116 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
 // try timed out and a later one is told "duplicate", the earlier try is
 // what stored it, so the answer is not a duplicate.
 func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Header, data []byte) (duplicate bool, err error) {
-	ctx, cancel := context.WithTimeout(ctx, q.publishTimeout)
-	defer cancel()
 	m := &nats.Msg{Subject: subject, Header: hdr, Data: data}
 	opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
 	if msgID != "" {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
+	// The first try is all most publishes need: it gets the one timer.
+	actx, acancel := context.WithTimeout(ctx, min(publishAttemptTimeout, q.publishTimeout))
+	ack, err := q.js.PublishMsg(actx, m, opts...)
+	acancel()
+	if err == nil {
+		return ack.Duplicate, nil
+	}
+	return q.retryPublish(ctx, m, opts, err)
+}
+
+// retryPublish goes on with a publish whose first try failed with err.
+func (q *Queue) retryPublish(ctx context.Context, m *nats.Msg, opts []jetstream.PublishOpt, err error) (duplicate bool, _ error) {
+	ctx, cancel := context.WithTimeout(ctx, q.publishTimeout)
+	defer cancel()
 	uncertain := false
 	wait := 50 * time.Millisecond
 	for try := 1; ; try++ {
-		actx, acancel := context.WithTimeout(ctx, publishAttemptTimeout)
-		ack, err := q.js.PublishMsg(actx, m, opts...)
-		acancel()
-		if err == nil {
-			if try > 1 {
-				q.log.Info("publish stored after retrying", "subject", subject, "tries", try)
-			}
-			return ack.Duplicate && !uncertain, nil
-		}
 		if !transient(err) || ctx.Err() != nil {
-			return false, fmt.Errorf("queue: publish %s (%d tries): %w", subject, try, err)
+			return false, fmt.Errorf("queue: publish %s (%d tries): %w", m.Subject, try, err)
 		}
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
 			uncertain = true // the message may have been stored
 		}
-		q.log.Debug("publish failed; retrying", "subject", subject, "try", try, "err", err)
+		q.log.Debug("publish failed; retrying", "subject", m.Subject, "try", try, "err", err)
 		select {
 		case <-ctx.Done():
-			return false, fmt.Errorf("queue: publish %s (%d tries): %w", subject, try, err)
+			return false, fmt.Errorf("queue: publish %s (%d tries): %w", m.Subject, try, err)
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, time.Second)
+		actx, acancel := context.WithTimeout(ctx, publishAttemptTimeout)
+		var ack *jetstream.PubAck
+		ack, err = q.js.PublishMsg(actx, m, opts...)
+		acancel()
+		if err == nil {
+			q.log.Info("publish stored after retrying", "subject", m.Subject, "tries", try+1)
+			return ack.Duplicate && !uncertain, nil
+		}
 	}
+}
+
+// Msg is one message for PublishAll.
+type Msg struct {
+	Subject string
+	ID      string // deduplication id; empty: none
+	Header  nats.Header
+	Data    []byte
+}
+
+// PublishAll stores every message as Publish does, but sends them all before
+// waiting for the first acknowledgement, so that n messages cost about one
+// round trip instead of n. It returns once each is stored, or with the first
+// error; messages stored before an error stay stored (publish them again
+// with the same ids: they are deduplicated).
+func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
+	if len(msgs) == 1 {
+		m := msgs[0]
+		_, err := q.Publish(ctx, m.Subject, m.ID, m.Header, m.Data)
+		return err
+	}
+	futures := make([]jetstream.PubAckFuture, len(msgs))
+	sent := make([]*nats.Msg, len(msgs))
+	for i, m := range msgs {
+		sent[i] = &nats.Msg{Subject: m.Subject, Header: m.Header, Data: m.Data}
+		opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
+		if m.ID != "" {
+			opts = append(opts, jetstream.WithMsgID(m.ID))
+		}
+		// A message that cannot even be sent is published synchronously
+		// below, with Publish's retries.
+		futures[i], _ = q.js.PublishMsgAsync(sent[i], opts...)
+	}
+	for i, f := range futures {
+		var err error
+		if f == nil {
+			err = nats.ErrTimeout
+		} else {
+			select {
+			case <-f.Ok():
+				continue
+			case err = <-f.Err():
+			case <-ctx.Done():
+				return fmt.Errorf("queue: publish %s: %w", msgs[i].Subject, ctx.Err())
+			}
+		}
+		opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
+		if msgs[i].ID != "" {
+			opts = append(opts, jetstream.WithMsgID(msgs[i].ID))
+		}
+		m := &nats.Msg{Subject: msgs[i].Subject, Header: msgs[i].Header, Data: msgs[i].Data}
+		if _, err := q.retryPublish(ctx, m, opts, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Send stores data on subject without waiting for the store to acknowledge
+// it: for records that must never hold up the caller and whose loss is
+// acceptable. A message the store refuses or never acknowledges is logged.
+func (q *Queue) Send(subject string, data []byte) error {
+	if _, err := q.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data}, jetstream.WithRetryAttempts(0)); err != nil {
+		return fmt.Errorf("queue: send %s: %w", subject, err)
+	}
+	return nil
 }
 
 // Handler processes one message and acknowledges it (Ack, NakWithDelay,
@@ -458,6 +541,13 @@ func (q *Queue) Ping(ctx context.Context) error {
 // Close drains the connection and stops the embedded server, flushing its
 // store to disk.
 func (q *Queue) Close() {
+	if q.js != nil {
+		// Let Send's last records reach the store.
+		select {
+		case <-q.js.PublishAsyncComplete():
+		case <-time.After(2 * time.Second):
+		}
+	}
 	if q.nc != nil {
 		_ = q.nc.Drain()
 		for i := 0; i < 100 && !q.nc.IsClosed(); i++ {
@@ -476,43 +566,40 @@ func (q *Queue) shutdownServer() {
 }
 
 // handle runs h on m, telling the server every beat that m is still in
-// progress until h has acknowledged it (or returned).
+// progress until h has acknowledged it (or returned). The beats run on a
+// timer, not a goroutine of their own: most handlers finish before the
+// first.
 func handle(ctx context.Context, m jetstream.Msg, beat time.Duration, h Handler) {
 	hm := &heartbeatMsg{Msg: m}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(beat)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				hm.progress()
-			}
-		}
-	}()
+	hm.mu.Lock()
+	hm.timer = time.AfterFunc(beat, func() { hm.progress(beat) })
+	hm.mu.Unlock()
 	h(ctx, hm)
-	close(stop)
-	<-done
+	hm.mu.Lock()
+	hm.done = true
+	hm.timer.Stop()
+	hm.mu.Unlock()
 }
 
 // heartbeatMsg is a message whose heartbeats stop for good once it is
-// acknowledged: a heartbeat after a NakWithDelay would undo the delay.
+// acknowledged (a heartbeat after a NakWithDelay would undo the delay) or
+// its handler has returned.
 type heartbeatMsg struct {
 	jetstream.Msg
 	mu    sync.Mutex
+	timer *time.Timer
 	acked bool
+	done  bool
 }
 
-func (m *heartbeatMsg) progress() {
+func (m *heartbeatMsg) progress(beat time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.acked {
-		_ = m.Msg.InProgress()
+	if m.acked || m.done {
+		return
 	}
+	_ = m.Msg.InProgress()
+	m.timer.Reset(beat)
 }
 
 func (m *heartbeatMsg) final(f func() error) error {

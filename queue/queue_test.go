@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,5 +157,62 @@ func TestNakWithDelayRedelivers(t *testing.T) {
 	}
 	if gap := ds[1].at.Sub(ds[0].at); gap < 300*time.Millisecond {
 		t.Fatalf("redelivered after %s, asked for 300ms", gap)
+	}
+}
+
+// PublishAll stores every message once, with its headers, in order; a
+// second call with the same ids stores nothing new.
+func TestPublishAllStoresEachOnce(t *testing.T) {
+	q := open(t, t.TempDir())
+	defer q.Close()
+	ctx := context.Background()
+	for _, n := range []int{1, 5} {
+		msgs := make([]Msg, n)
+		for i := range msgs {
+			id := fmt.Sprintf("batch%d/%d", n, i)
+			msgs[i] = Msg{Subject: JobsSubject + ".http", ID: id, Header: nats.Header{"Switchyard-Rule": {id}}, Data: []byte(`{"n":` + fmt.Sprint(i) + `}`)}
+		}
+		for range 2 {
+			if err := q.PublishAll(ctx, msgs); err != nil {
+				t.Fatalf("PublishAll(%d): %v", n, err)
+			}
+		}
+	}
+	info, err := q.StreamInfo(ctx, JobsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 6 {
+		t.Fatalf("stored %d jobs, want 6 (1 + 5, each once)", info.State.Msgs)
+	}
+	m, err := q.Get(ctx, JobsStream, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get("Switchyard-Rule") != "batch5/4" || string(m.Data) != `{"n":4}` {
+		t.Fatalf("last stored job: %v %s", m.Header, m.Data)
+	}
+}
+
+// Send does not wait, but what it sends is stored, and Close lets the last
+// of it reach the store.
+func TestSendIsStored(t *testing.T) {
+	dir := t.TempDir()
+	q := open(t, dir)
+	const n = 500
+	for i := range n {
+		if err := q.Send(LogSubject+".test", []byte(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	q = open(t, dir)
+	defer q.Close()
+	info, err := q.StreamInfo(context.Background(), LogStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != n {
+		t.Fatalf("stored %d records, want %d", info.State.Msgs, n)
 	}
 }

@@ -298,14 +298,13 @@ func (r *Router) Replay(ctx context.Context, seq uint64) error {
 	if j.Kind == "" || j.Rule == "" {
 		return fmt.Errorf("dead letter %d holds no job that can be replayed", seq)
 	}
-	data, err := json.Marshal(j)
-	if err != nil {
-		return fmt.Errorf("encode job: %w", err)
-	}
 	// A replay is a new job: its own id, so that the dedup window does not
 	// swallow it, and replaying the same dead letter twice stores it once.
-	id := fmt.Sprintf("%s/replay/%d", j.ID, seq)
-	if _, err := r.q.Publish(ctx, queue.JobsSubject+"."+j.Kind, id, nil, data); err != nil {
+	jm, err := jobMsg(&j, fmt.Sprintf("%s/replay/%d", j.ID, seq), 0, time.Time{})
+	if err != nil {
+		return err
+	}
+	if _, err := r.q.Publish(ctx, jm.Subject, jm.ID, jm.Header, jm.Data); err != nil {
 		return err
 	}
 	if err := r.q.Delete(ctx, queue.DeadStream, seq); err != nil && !errors.Is(err, queue.ErrNotFound) {

@@ -20,6 +20,7 @@ type metrics struct {
 	matches    *prometheus.CounterVec
 	evalErrors *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
+	deferrals  *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -46,6 +47,10 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "switchyard_deliveries_total",
 			Help: "Delivery attempts by action kind and outcome (delivered, retrying, dead).",
 		}, []string{"kind", "outcome"}),
+		deferrals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_deliveries_deferred_total",
+			Help: "Deliveries put off (not attempted, not counted as attempts) because their receiver already had its share of the kind's workers.",
+		}, []string{"kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchyard_delivery_duration_seconds",
 			Help:    "Time of one delivery attempt, by action kind.",
@@ -78,7 +83,7 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}, []string{"version", "revision", "goversion"})
 	v, rev := BuildVersion()
 	build.WithLabelValues(v, rev, runtime.Version()).Set(1)
-	reg.MustRegister(build, m.oldest, m.received, m.matches, m.evalErrors, m.deliveries, m.latency,
+	reg.MustRegister(build, m.oldest, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.latency,
 		m.reloadOK, m.reloadTime, m.configHash, m.pending,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,12 +46,44 @@ func jobID(ev *event.Event, rule string, action int) string {
 	return ev.Key() + "/" + rule + "/" + strconv.Itoa(action)
 }
 
-// match turns one stored event into one job per matching (rule, action).
+// Headers of a job message, so that a delivery can claim its receiver's
+// slot (or be put off) before the job is decoded. The job's id is its
+// Nats-Msg-Id; the kind is the subject's last token.
+const (
+	hdrRule      = "Switchyard-Rule"
+	hdrAction    = "Switchyard-Action"     // 0-based index in the rule's actions
+	hdrTried     = "Switchyard-Tried"      // attempts made before the job was stored
+	hdrNotBefore = "Switchyard-Not-Before" // RFC 3339: when the next attempt is due
+)
+
+// jobMsg is the stored form of a job under id (its dedup id), tried times
+// already, its next attempt due at notBefore (zero: at once).
+func jobMsg(j *Job, id string, tried int, notBefore time.Time) (queue.Msg, error) {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return queue.Msg{}, fmt.Errorf("encode job: %w", err)
+	}
+	h := nats.Header{hdrRule: {j.Rule}, hdrAction: {strconv.Itoa(j.Action)}}
+	if tried > 0 {
+		h.Set(hdrTried, strconv.Itoa(tried))
+	}
+	if !notBefore.IsZero() {
+		h.Set(hdrNotBefore, notBefore.UTC().Format(time.RFC3339Nano))
+	}
+	return queue.Msg{Subject: queue.JobsSubject + "." + j.Kind, ID: id, Data: data, Header: h}, nil
+}
+
+// match turns one stored event into one delivery per matching (rule,
+// action). A delivery whose receiver has been quick and has a free slot is
+// attempted at once, by the matcher itself: no job is stored for it unless
+// that attempt fails. The others become jobs for the delivery workers. The
+// event is acknowledged only once each of its deliveries is made, or stored
+// as a job, or parked as a dead letter.
 func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	cfg := r.cur.Load()
 	h := m.Headers()
 	name := h.Get(hdrSource)
-	log := r.log.With("source", name, "event", h.Get(hdrEvent), "id", h.Get(hdrID))
+	log := lazyLog{r.log, []any{"source", name, "event", h.Get(hdrEvent), "id", h.Get(hdrID)}}
 	src, ok := cfg.sources[name]
 	if !ok {
 		// The source was removed by a reload after the event was stored.
@@ -86,27 +121,82 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		}
 	}
 	now := r.opts.Now()
+	var jobs []queue.Msg
+	queueJob := func(j *Job, tried int, notBefore time.Time) {
+		jm, err := jobMsg(j, j.ID, tried, notBefore)
+		if err != nil {
+			log.Error("cannot encode job", "rule", j.Rule, "err", err)
+			return
+		}
+		jobs = append(jobs, jm)
+	}
+	type inlined struct {
+		job *Job
+		act *action
+		rc  *receiver
+		out outcome
+	}
+	var inline []inlined
 	for _, rl := range matched {
 		r.metrics.matches.WithLabelValues(rl.Name).Inc()
 		r.counts(rl.Name).matches.Add(1)
 		for i, a := range rl.Actions {
-			j := Job{ID: jobID(&ev, rl.Name, i), Event: ev, Rule: rl.Name, Action: i, Kind: a.Kind, Matched: now}
-			data, err := json.Marshal(j)
-			if err != nil {
-				log.Error("cannot encode job", "rule", rl.Name, "err", err)
+			rec.Jobs++
+			j := &Job{ID: jobID(&ev, rl.Name, i), Event: ev, Rule: rl.Name, Action: i, Kind: a.Kind, Matched: now}
+			act, err := cfg.action(rl.Name, i, a.Kind)
+			if err != nil { // not in a config built from this file
+				queueJob(j, 0, time.Time{})
 				continue
 			}
-			if _, err := r.q.Publish(ctx, queue.JobsSubject+"."+a.Kind, j.ID, nil, data); err != nil {
-				// Jobs already published are deduplicated on the retry.
-				log.Error("cannot store job; will match the event again", "rule", rl.Name, "err", err)
-				_ = m.NakWithDelay(time.Second)
-				return
+			rc := r.receiver(a.Kind, rl.Name, i)
+			if !r.claimInline(rc) {
+				queueJob(j, 0, time.Time{})
+				continue
 			}
-			rec.Jobs++
+			inline = append(inline, inlined{job: j, act: act, rc: rc})
 		}
 	}
+	// The match record goes first, so that the log holds an event's
+	// deliveries after it (an event matched again after a failure to store
+	// its jobs has a second record).
 	rec.At = now.UTC()
-	r.record(ctx, matchSubject+"."+ev.Source, rec)
+	r.record(matchSubject+"."+ev.Source, rec)
+	// The event's own attempts run side by side, so that a receiver that
+	// turns slow does not hold up the event's other deliveries.
+	try := func(d *inlined) {
+		d.out = r.attempt(ctx, cfg, d.act, d.job, 1, log.with("rule", d.job.Rule, "action", d.job.Kind, "attempt", 1))
+		r.releaseInline(d.rc, d.out.took)
+	}
+	if len(inline) == 1 {
+		try(&inline[0])
+	} else {
+		var wg sync.WaitGroup
+		for i := range inline {
+			wg.Go(func() { try(&inline[i]) })
+		}
+		wg.Wait()
+	}
+	for _, d := range inline {
+		switch {
+		case d.out.retry:
+			queueJob(d.job, 1, r.opts.Now().Add(d.out.delay))
+		case d.out.dead != nil:
+			if err := r.storeDead(ctx, d.out.dead); err != nil {
+				log.Error("could not store dead letter; keeping the delivery as a job", "rule", d.job.Rule, "err", err)
+				queueJob(d.job, 1, time.Time{})
+			}
+		}
+	}
+	if len(jobs) > 0 {
+		// All are sent before the first acknowledgement is awaited.
+		if err := r.q.PublishAll(ctx, jobs); err != nil {
+			// Jobs already stored are deduplicated when the event is
+			// matched again; deliveries already made are made again.
+			log.Error("cannot store jobs; will match the event again", "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+	}
 	log.Info("event matched", "rules", rec.Rules, "jobs", rec.Jobs)
 	r.ack(m, log)
 }
@@ -119,7 +209,7 @@ func ruleNames(rs []*rules.Rule) []string {
 	return out
 }
 
-// deliver makes one attempt at one job and decides what comes next:
+// deliver makes one attempt at one stored job and decides what comes next:
 // done, another attempt later, or a dead letter.
 func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	md, err := m.Metadata()
@@ -127,108 +217,262 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		r.log.Error("job without metadata", "err", err)
 		return // redelivered after AckWait
 	}
-	var j Job
-	if err := json.Unmarshal(m.Data(), &j); err != nil {
-		r.log.Error("unreadable job parked as a dead letter", "err", err)
-		r.bury(ctx, m, DeadLetter{Job: Job{ID: fmt.Sprintf("unreadable-%d", md.Sequence.Stream)}, Attempts: int(md.NumDelivered), Error: "unreadable job: " + err.Error(), At: r.opts.Now()})
-		return
+	seq := md.Sequence.Stream
+	// Which receiver the job is for is in its headers (a job stored by an
+	// older version has none: it is decoded first).
+	var j *Job
+	h := m.Headers()
+	rule, kind := h.Get(hdrRule), strings.TrimPrefix(m.Subject(), queue.JobsSubject+".")
+	index, err := strconv.Atoi(h.Get(hdrAction))
+	if rule == "" || err != nil {
+		if j = r.decodeJob(ctx, m, md); j == nil {
+			return
+		}
+		rule, index, kind = j.Rule, j.Action, j.Kind
 	}
-	// Deliveries put off because their receiver already had its share of
-	// workers do not count as attempts.
-	deferred, _ := r.deferrals.Load(j.ID)
+	// Deliveries put off, because their receiver already had its share of
+	// workers or their next attempt was not due, do not count as attempts.
+	deferred, _ := r.deferrals.Load(seq)
 	n, _ := deferred.(int)
-	attempt := int(md.NumDelivered) - n
+	if nb, err := time.Parse(time.RFC3339Nano, h.Get(hdrNotBefore)); err == nil {
+		if wait := nb.Sub(r.opts.Now()); wait > 0 {
+			r.deferrals.Store(seq, n+1)
+			_ = m.NakWithDelay(wait)
+			return
+		}
+	}
+	tried, _ := strconv.Atoi(h.Get(hdrTried))
+	attempt := tried + int(md.NumDelivered) - n
 	cfg := r.cur.Load()
-	log := r.log.With("source", j.Event.Source, "event", j.Event.Event, "id", j.Event.ID, "rule", j.Rule, "action", j.Kind, "attempt", attempt)
-	act, err := cfg.action(j.Rule, j.Action, j.Kind)
-	if err != nil {
-		log.Error("delivery is a dead letter", "err", err)
-		r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
-		r.recordDelivery(ctx, &j, "dead", attempt, 0, err.Error(), 0)
-		r.bury(ctx, m, DeadLetter{Job: j, Attempts: attempt, Error: err.Error(), At: r.opts.Now()})
+	act, actErr := cfg.action(rule, index, kind)
+	if actErr == nil {
+		rc := r.receiver(kind, rule, index)
+		if !rc.acquire() {
+			// This receiver already holds its share of the kind's workers:
+			// put the job off briefly so that other receivers keep theirs.
+			r.deferrals.Store(seq, n+1)
+			r.metrics.deferrals.WithLabelValues(kind).Inc()
+			_ = m.NakWithDelay(deferDelay/2 + time.Duration(jitter()*float64(deferDelay)))
+			return
+		}
+		if j == nil {
+			if j = r.decodeJob(ctx, m, md); j == nil {
+				rc.release(0)
+				return
+			}
+		}
+		log := lazyLog{r.log, []any{"source", j.Event.Source, "event", j.Event.Event, "id", j.Event.ID,
+			"rule", j.Rule, "action", j.Kind, "attempt", attempt}}
+		out := r.attempt(ctx, cfg, act, j, attempt, log)
+		rc.release(out.took)
+		switch {
+		case out.retry:
+			if err := m.NakWithDelay(out.delay); err != nil {
+				log.Error("could not schedule the retry; the queue redelivers after its ack wait", "err", err)
+			}
+		case out.dead != nil:
+			r.forget(seq)
+			r.bury(ctx, m, out.dead)
+		default:
+			r.forget(seq)
+			r.ack(m, log)
+		}
 		return
 	}
+	if j == nil {
+		if j = r.decodeJob(ctx, m, md); j == nil {
+			return
+		}
+	}
+	r.log.Error("delivery is a dead letter", "source", j.Event.Source, "event", j.Event.Event, "id", j.Event.ID,
+		"rule", j.Rule, "action", j.Kind, "attempt", attempt, "err", actErr)
+	r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
+	r.recordDelivery(j, "dead", attempt, 0, actErr.Error(), 0)
+	r.forget(seq)
+	r.bury(ctx, m, &DeadLetter{Job: *j, Attempts: attempt, Error: actErr.Error(), At: r.opts.Now()})
+}
+
+// outcome is what one attempt ended with: delivered (the zero value but
+// took), another attempt after delay, or a dead letter.
+type outcome struct {
+	took  time.Duration
+	retry bool
+	delay time.Duration
+	dead  *DeadLetter
+}
+
+// attempt makes attempt number n at j, logs and records how it went, and
+// says what comes next.
+func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, n int, log lazyLog) outcome {
 	p := act.policy
-	release, ok := r.claim(j.Kind, j.Rule, j.Action)
-	if !ok {
-		// This receiver already holds its share of the kind's workers: put
-		// the job off briefly so that other receivers keep theirs.
-		r.deferrals.Store(j.ID, n+1)
-		_ = m.NakWithDelay(deferDelay/2 + time.Duration(jitter()*float64(deferDelay)))
-		return
-	}
-	defer release()
 	actx, cancel := context.WithTimeout(ctx, p.Timeout)
 	start := r.opts.Now()
-	err = act.Do(actx, &j.Event)
+	err := act.Do(actx, &j.Event)
 	cancel()
 	took := r.opts.Now().Sub(start)
 	r.metrics.latency.WithLabelValues(j.Kind).Observe(took.Seconds())
 	if err == nil {
 		r.metrics.deliveries.WithLabelValues(j.Kind, "delivered").Inc()
 		log.Info("delivered", "latency", took)
-		r.recordDelivery(ctx, &j, "delivered", attempt, took, "", 0)
-		r.deferrals.Delete(j.ID)
-		r.ack(m, log)
-		return
+		r.recordDelivery(j, "delivered", n, took, "", 0)
+		return outcome{took: took}
 	}
 	msg := cfg.Redact(err.Error())
 	retry, after := actions.Classify(err)
 	if errors.Is(err, context.DeadlineExceeded) {
 		retry = true
 	}
-	if retry && attempt < p.Attempts {
-		delay := p.Delay(attempt, after, jitter)
+	if retry && n < p.Attempts {
+		delay := p.Delay(n, after, jitter)
 		r.metrics.deliveries.WithLabelValues(j.Kind, "retrying").Inc()
 		log.Warn("delivery failed; will retry", "err", msg, "in", delay, "latency", took)
-		r.recordDelivery(ctx, &j, "retrying", attempt, took, msg, delay)
-		if err := m.NakWithDelay(delay); err != nil {
-			log.Error("could not schedule the retry; the queue redelivers after its ack wait", "err", err)
-		}
-		return
+		r.recordDelivery(j, "retrying", n, took, msg, delay)
+		return outcome{took: took, retry: true, delay: delay}
 	}
 	r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
 	log.Error("delivery failed; parked as a dead letter", "err", msg, "permanent", !retry, "latency", took)
-	r.recordDelivery(ctx, &j, "dead", attempt, took, msg, 0)
-	r.deferrals.Delete(j.ID)
-	d := DeadLetter{Job: j, Attempts: attempt, Error: msg, At: r.opts.Now()}
+	r.recordDelivery(j, "dead", n, took, msg, 0)
+	d := &DeadLetter{Job: *j, Attempts: n, Error: msg, At: r.opts.Now()}
 	if rd, rerr := act.Render(&j.Event); rerr == nil {
 		rd = redactRendered(cfg, rd)
 		d.Rendered = &rd
 	}
-	r.bury(ctx, m, d)
+	return outcome{took: took, dead: d}
 }
+
+// decodeJob decodes a job message; one that cannot be decoded is parked as
+// a dead letter, and nil returned.
+func (r *Router) decodeJob(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) *Job {
+	var j Job
+	if err := json.Unmarshal(m.Data(), &j); err != nil {
+		r.log.Error("unreadable job parked as a dead letter", "err", err)
+		r.forget(md.Sequence.Stream)
+		r.bury(ctx, m, &DeadLetter{Job: Job{ID: fmt.Sprintf("unreadable-%d", md.Sequence.Stream)}, Attempts: int(md.NumDelivered), Error: "unreadable job: " + err.Error(), At: r.opts.Now()})
+		return nil
+	}
+	return &j
+}
+
+// forget drops what was kept about a job that is done with.
+func (r *Router) forget(seq uint64) { r.deferrals.Delete(seq) }
 
 // deferDelay is about how long a delivery waits when its receiver already
 // has its share of workers.
 const deferDelay = 500 * time.Millisecond
 
-// claim reserves one of a receiver's share of its kind's workers: a quarter
-// of them (at least one) per action, so a slow or failing receiver can tie
-// up at most that share and never delays the others.
-func (r *Router) claim(kind, rule string, index int) (release func(), ok bool) {
+// maxClaimWait is how long a delivery waits for its receiver's slot before
+// it is put off, when the receiver's attempts take no longer than that on
+// average: a fast receiver frees a slot long before, so its deliveries
+// queue for microseconds instead of being put off for half a second.
+const maxClaimWait = 50 * time.Millisecond
+
+// maxInlineAvg is the longest average attempt of a receiver whose
+// deliveries the matcher makes itself, without storing a job first.
+const maxInlineAvg = 25 * time.Millisecond
+
+// receiver is one action's share of its kind's workers: a quarter of them
+// (at least one), so that a slow or failing receiver can tie up at most
+// that share and never delays the others. As many deliveries again may
+// wait briefly for a slot, so at most half of the workers are ever busy
+// with one receiver. The matcher's own attempts take the same slots.
+type receiver struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	avg     atomic.Int64 // moving average of an attempt's time, ns
+}
+
+func (r *Router) receiver(kind, rule string, index int) *receiver {
 	key := kind + "/" + rule + "/" + strconv.Itoa(index)
-	v, _ := r.inflight.LoadOrStore(key, new(atomic.Int64))
-	c := v.(*atomic.Int64)
-	if c.Add(1) > int64(max(1, r.workers(kind)/4)) {
-		c.Add(-1)
-		return nil, false
+	if v, ok := r.inflight.Load(key); ok {
+		return v.(*receiver)
 	}
-	return func() { c.Add(-1) }, true
+	v, _ := r.inflight.LoadOrStore(key, &receiver{slots: make(chan struct{}, max(1, r.workers(kind)/4))})
+	return v.(*receiver)
+}
+
+// acquire claims a slot, waiting up to maxClaimWait for one when the
+// receiver is fast and not too many are waiting already.
+func (rc *receiver) acquire() bool {
+	select {
+	case rc.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if time.Duration(rc.avg.Load()) > maxClaimWait {
+		return false
+	}
+	if rc.waiting.Add(1) > int64(cap(rc.slots)) {
+		rc.waiting.Add(-1)
+		return false
+	}
+	defer rc.waiting.Add(-1)
+	t := time.NewTimer(maxClaimWait)
+	defer t.Stop()
+	select {
+	case rc.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// release frees the slot of an attempt that took took (0: none was made).
+func (rc *receiver) release(took time.Duration) {
+	if took > 0 {
+		if old := rc.avg.Load(); old == 0 {
+			rc.avg.Store(int64(took)) // the first attempt is all there is to go by
+		} else {
+			rc.avg.Store(old + (int64(took)-old)/8)
+		}
+	}
+	<-rc.slots
+}
+
+// claimInline claims, without waiting, a slot of rc for an attempt by the
+// matcher, and one of the matcher's: only for a receiver whose attempts
+// have been quick, and by at most half of the matcher's workers at once,
+// so that a receiver that turns slow holds up matching for no one.
+func (r *Router) claimInline(rc *receiver) bool {
+	if time.Duration(rc.avg.Load()) > maxInlineAvg {
+		return false
+	}
+	select {
+	case r.inline <- struct{}{}:
+	default:
+		return false
+	}
+	select {
+	case rc.slots <- struct{}{}:
+		return true
+	default:
+		<-r.inline
+		return false
+	}
+}
+
+func (r *Router) releaseInline(rc *receiver, took time.Duration) {
+	rc.release(took)
+	<-r.inline
+}
+
+// storeDead stores a dead letter.
+func (r *Router) storeDead(ctx context.Context, d *DeadLetter) error {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("encode dead letter: %w", err)
+	}
+	kind := d.Job.Kind
+	if kind == "" {
+		kind = "unknown"
+	}
+	_, err = r.q.Publish(ctx, queue.DeadSubject+"."+kind, d.Job.ID+"/dead/"+d.At.Format(time.RFC3339Nano), nil, data)
+	return err
 }
 
 // bury stores a dead letter, then acknowledges the job. If the dead letter
 // cannot be stored the job stays, to be tried again.
-func (r *Router) bury(ctx context.Context, m jetstream.Msg, d DeadLetter) {
-	data, err := json.Marshal(d)
-	if err == nil {
-		kind := d.Job.Kind
-		if kind == "" {
-			kind = "unknown"
-		}
-		_, err = r.q.Publish(ctx, queue.DeadSubject+"."+kind, d.Job.ID+"/dead/"+d.At.Format(time.RFC3339Nano), nats.Header{}, data)
-	}
-	if err != nil {
+func (r *Router) bury(ctx context.Context, m jetstream.Msg, d *DeadLetter) {
+	if err := r.storeDead(ctx, d); err != nil {
 		r.log.Error("could not store dead letter; keeping the job", "job", d.Job.ID, "err", err)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
@@ -249,3 +493,27 @@ func redactRendered(cfg *Config, rd actions.Rendered) actions.Rendered {
 	}
 	return out
 }
+
+// lazyLog logs with a set of attributes built into a line only when one is
+// written: slog.Logger.With would format them for every event, logged or
+// not.
+type lazyLog struct {
+	l     *slog.Logger
+	attrs []any
+}
+
+func (g lazyLog) log(level slog.Level, msg string, args []any) {
+	if !g.l.Enabled(context.Background(), level) {
+		return
+	}
+	g.l.Log(context.Background(), level, msg, append(g.attrs[:len(g.attrs):len(g.attrs)], args...)...)
+}
+
+// with returns g with more attributes.
+func (g lazyLog) with(args ...any) lazyLog {
+	return lazyLog{g.l, append(g.attrs[:len(g.attrs):len(g.attrs)], args...)}
+}
+
+func (g lazyLog) Info(msg string, args ...any)  { g.log(slog.LevelInfo, msg, args) }
+func (g lazyLog) Warn(msg string, args ...any)  { g.log(slog.LevelWarn, msg, args) }
+func (g lazyLog) Error(msg string, args ...any) { g.log(slog.LevelError, msg, args) }

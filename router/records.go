@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -59,20 +58,21 @@ type DeliveryRecord struct {
 	NextInMS  int64     `json:"next_attempt_in_ms,omitempty"`
 }
 
-// record writes a log record. A record that cannot be written is logged
-// and dropped: the log is for operators, and must never hold up delivery.
-func (r *Router) record(ctx context.Context, subject string, v any) {
+// record writes a log record without waiting for the store. A record that
+// cannot be written is logged and dropped: the log is for operators, and
+// must never hold up delivery.
+func (r *Router) record(subject string, v any) {
 	data, err := json.Marshal(v)
 	if err == nil {
-		_, err = r.q.Publish(ctx, subject, "", nil, data)
+		err = r.q.Send(subject, data)
 	}
 	if err != nil {
 		r.log.Warn("could not write to the delivery log", "subject", subject, "err", err)
 	}
 }
 
-func (r *Router) recordDelivery(ctx context.Context, j *Job, outcome string, attempt int, latency time.Duration, errMsg string, next time.Duration) {
-	r.record(ctx, deliverySubject+"."+j.Kind, DeliveryRecord{
+func (r *Router) recordDelivery(j *Job, outcome string, attempt int, latency time.Duration, errMsg string, next time.Duration) {
+	r.record(deliverySubject+"."+j.Kind, DeliveryRecord{
 		At: r.opts.Now().UTC(), JobID: j.ID, EventKey: j.Event.Key(), Source: j.Event.Source,
 		Event: j.Event.Event, EventID: j.Event.ID, Rule: j.Rule, Action: j.Action + 1, Kind: j.Kind,
 		Outcome: outcome, Attempt: attempt, LatencyMS: float64(latency.Microseconds()) / 1000,

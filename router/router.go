@@ -34,7 +34,9 @@ type Options struct {
 	// Workers is the number of concurrent deliveries per action kind; zero
 	// kinds get DefaultWorkers.
 	Workers map[string]int
-	// MatchWorkers is the number of events matched concurrently (default 4).
+	// MatchWorkers is the number of events matched concurrently (default
+	// 32). Up to half of them may be making a delivery to a quick receiver
+	// themselves.
 	MatchWorkers int
 	// Registry receives the metrics; nil: a new registry.
 	Registry *prometheus.Registry
@@ -61,11 +63,15 @@ type Router struct {
 	// lastReload is the outcome of the last load, for the admin API.
 	lastReload atomic.Pointer[ReloadStatus]
 	loadedAt   atomic.Value // time.Time the config in force was loaded
-	// inflight counts attempts under way per action (kind/rule/index).
-	inflight sync.Map // string -> *atomic.Int64
-	// deferrals counts, per job id, the deliveries put off because the
-	// receiver had its share of workers; they are not attempts.
-	deferrals sync.Map // string -> int
+	// inflight holds each action's share of its kind's workers
+	// (kind/rule/index).
+	inflight sync.Map // string -> *receiver
+	// deferrals counts, per job (its stream sequence), the deliveries put
+	// off because the receiver had its share of workers; they are not
+	// attempts.
+	deferrals sync.Map // uint64 -> int
+	// inline holds a token per matcher worker making a delivery itself.
+	inline chan struct{}
 	// evalLogged remembers the rules whose run-time evaluation error was
 	// logged under the current config, so each is logged once.
 	evalLogged sync.Map
@@ -80,7 +86,7 @@ func New(o Options) (*Router, error) {
 		o.Now = time.Now
 	}
 	if o.MatchWorkers <= 0 {
-		o.MatchWorkers = 4
+		o.MatchWorkers = 32
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
@@ -96,7 +102,8 @@ func New(o Options) (*Router, error) {
 		t.MaxIdleConnsPerHost = max(o.Workers["http"], defaultWorkers["http"])
 		o.HTTPClient = &http.Client{Transport: t}
 	}
-	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry)}
+	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry),
+		inline: make(chan struct{}, max(1, o.MatchWorkers/2))}
 	cfg, err := r.load()
 	if err != nil {
 		r.metrics.reloadOK.Set(0)

@@ -479,3 +479,52 @@ func TestMetrics(t *testing.T) {
 		t.Error("an event id appears in the metrics")
 	}
 }
+
+// A quick receiver's delivery is made by the matcher itself, with no job
+// stored; once a receiver's attempts take longer than maxInlineAvg, its
+// deliveries go through the jobs stream and the delivery workers.
+func TestQuickReceiversAreDeliveredWithoutAJob(t *testing.T) {
+	var delay atomic.Int64
+	var hits atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Duration(delay.Load()))
+		hits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	h := start(t, rulesFor(recv.URL, "{ attempts: 2 }"))
+	jobsStored := func() uint64 {
+		info, err := h.r.q.StreamInfo(context.Background(), queue.JobsStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	h.send(t, "e1", "quick")
+	eventually(t, "the quick delivery", func() bool { return hits.Load() == 1 })
+	if n := jobsStored(); n != 0 {
+		t.Fatalf("a quick receiver's delivery stored %d jobs, want 0", n)
+	}
+	// The matcher goes by a moving average of the receiver's attempts: a
+	// few slow ones and it stops making them itself.
+	delay.Store(int64(4 * maxInlineAvg))
+	sent := 1
+	for jobsStored() == 0 {
+		if sent == 10 {
+			t.Fatalf("a receiver that takes %s per attempt still got its deliveries from the matcher after %d slow ones", 4*maxInlineAvg, sent-1)
+		}
+		sent++
+		h.send(t, fmt.Sprintf("e%d", sent), "slow")
+		eventually(t, "the slow delivery", func() bool { return hits.Load() == int64(sent) })
+	}
+	var d struct{ Deliveries []DeliveryRecord }
+	eventually(t, "every delivery record", func() bool {
+		h.api(t, "GET", "/api/deliveries?rule=votes&outcome=delivered", &d)
+		return len(d.Deliveries) == sent
+	})
+	for _, rec := range d.Deliveries {
+		if rec.Attempt != 1 {
+			t.Fatalf("delivery %s: attempt %d, want 1", rec.JobID, rec.Attempt)
+		}
+	}
+}
