@@ -18,6 +18,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/event"
 	"github.com/switchyard/switchyard/queue"
 	"github.com/switchyard/switchyard/rules"
 )
@@ -165,6 +166,9 @@ func (r *Router) apiEvent(w http.ResponseWriter, req *http.Request, ps httproute
 	rec.Seq = seq
 	full := rec.Full
 	rec.Full = nil
+	if full == nil && rec.EventSeq > 0 {
+		full = r.storedEvent(req.Context(), &rec)
+	}
 	// Deliveries come after the match record: read forward from it.
 	deliveries := []DeliveryRecord{}
 	s, err := r.q.Stream(req.Context(), queue.LogStream)
@@ -183,6 +187,28 @@ func (r *Router) apiEvent(w http.ResponseWriter, req *http.Request, ps httproute
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"record": rec, "event": full, "deliveries": deliveries})
+}
+
+// storedEvent normalizes again, with the source in force, the stored event
+// a match record is about; nil if it is no longer stored or its source no
+// longer configured.
+func (r *Router) storedEvent(ctx context.Context, rec *EventRecord) *event.Event {
+	m, err := r.q.Get(ctx, queue.EventsStream, rec.EventSeq)
+	if err != nil || m.Header.Get(hdrSource) != rec.Source || m.Header.Get(hdrID) != rec.ID {
+		return nil
+	}
+	src, ok := r.cur.Load().sources[rec.Source]
+	if !ok {
+		return nil
+	}
+	var headers map[string]string
+	_ = json.Unmarshal([]byte(m.Header.Get(hdrHeaders)), &headers)
+	ev, err := src.Normalize(m.Data, headers)
+	if err != nil {
+		return nil
+	}
+	ev.Received = rec.Received
+	return &ev
 }
 
 func (r *Router) apiDeliveries(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {

@@ -108,7 +108,10 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	matched, evalErrs := cfg.File.Set.Match(&ev)
 	rec := EventRecord{
 		Key: ev.Key(), Source: ev.Source, Vendor: ev.Vendor, Event: ev.Event, ID: ev.ID,
-		Time: ev.Time, Received: ev.Received, Rules: ruleNames(matched), Full: &ev,
+		Time: ev.Time, Received: ev.Received, Rules: ruleNames(matched),
+	}
+	if md, err := m.Metadata(); err == nil {
+		rec.EventSeq = md.Sequence.Stream
 	}
 	for _, e := range evalErrs {
 		r.metrics.evalErrors.WithLabelValues(e.Rule.Name).Inc()

@@ -18,19 +18,24 @@ const (
 
 // EventRecord is written once an event has been matched.
 type EventRecord struct {
-	Seq      uint64       `json:"seq"`
-	At       time.Time    `json:"at"`
-	Key      string       `json:"key"`
-	Source   string       `json:"source"`
-	Vendor   string       `json:"vendor"`
-	Event    string       `json:"event"`
-	ID       string       `json:"id"`
-	Time     time.Time    `json:"time"`
-	Received time.Time    `json:"received"`
-	Rules    []string     `json:"rules"`
-	Errors   []RuleError  `json:"errors,omitempty"`
-	Jobs     int          `json:"jobs"`
-	Full     *event.Event `json:"normalized,omitempty"` // stored, not listed
+	Seq      uint64      `json:"seq"`
+	At       time.Time   `json:"at"`
+	Key      string      `json:"key"`
+	Source   string      `json:"source"`
+	Vendor   string      `json:"vendor"`
+	Event    string      `json:"event"`
+	ID       string      `json:"id"`
+	Time     time.Time   `json:"time"`
+	Received time.Time   `json:"received"`
+	Rules    []string    `json:"rules"`
+	Errors   []RuleError `json:"errors,omitempty"`
+	Jobs     int         `json:"jobs"`
+	// EventSeq is the event's message in the events stream, from which
+	// the event's detail is normalized again when asked for.
+	EventSeq uint64 `json:"event_seq,omitempty"`
+	// Full is the normalized event, in records written by versions before
+	// EventSeq; not listed.
+	Full *event.Event `json:"normalized,omitempty"`
 }
 
 // RuleError is a condition that failed at run time for an event.
