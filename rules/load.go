@@ -331,7 +331,10 @@ func (d *decoder) rules(n *yaml.Node, f *File) []*Rule {
 					// Positions are computed on the untrimmed value.
 					d.whenError(resolve(wn), label, resolve(wn).Value, err, strings.Index(resolve(wn).Value, r.When))
 				} else {
-					r.Program, r.conjuncts, r.pins = c.program, c.conjuncts, c.pins
+					r.Program, r.pins, r.decided = c.program, c.pins, c.decided
+					if c.terms != nil {
+						r.explain = &explainTerms{texts: c.terms}
+					}
 				}
 			}
 		}

@@ -15,15 +15,64 @@ import (
 // Reloading builds a new Set; nothing in a Set changes after NewSet.
 type Set struct {
 	rules []*Rule
+	// hot[i] is what Match needs first of rules[i], 32 bytes; cold[i] the
+	// rest, read only for rules that need it.
+	hot  []entry
+	cold []coldEntry
 	// always holds the indexes of rules the index cannot narrow: they are
-	// evaluated for every event.
-	always []int
-	// by[i] buckets the other rules by the literal value their condition
-	// (or source: list) pins pinnable[i] to. Each rule is in the buckets of
-	// exactly one name, so the buckets an event selects never overlap.
-	by      [len(pinnable)]map[string][]int
+	// candidates for every event.
+	always []int32
+	// by[i] buckets the other rules by the literal values their condition
+	// (or source: list) pins pinnable[i] to. Each rule is in the buckets
+	// of exactly one name, so the buckets an event selects never overlap.
+	by      [len(pinnable)]*valueIndex
 	indexed bool
 	vms     sync.Pool // *vm.VM: a VM is not safe to share, a Program is
+}
+
+// entry is one rule as Match sees it first. A rule's checks are the values
+// the event's event, source and vendor must have, from the condition's pins
+// and the source: list, except the name the rule is bucketed by (its bucket
+// was selected by that value). A rule that its checks refuse cannot match
+// the event and is not evaluated.
+type entry struct {
+	rule *Rule
+	// one is the only check's only value when how is checkOne, for the
+	// name pinnable[oneName].
+	one     string
+	oneName uint8
+	how     uint8 // checkNone, checkOne or checkCold: cold.check
+	// decided: the pins are the whole condition (or there is none), so a
+	// rule its checks admit matches without running the program.
+	decided bool
+}
+
+const (
+	checkNone = iota
+	checkOne
+	checkCold
+)
+
+type coldEntry struct {
+	program *vm.Program // nil: no condition
+	check   []pin
+}
+
+// admits reports whether ev has the values e checks.
+func (s *Set) admits(i int32, ev *event.Event) bool {
+	e := &s.hot[i]
+	switch e.how {
+	case checkNone:
+		return true
+	case checkOne:
+		return field(ev, e.oneName) == e.one
+	}
+	for _, p := range s.cold[i].check {
+		if !slices.Contains(p.vals, field(ev, p.name)) {
+			return false
+		}
+	}
+	return true
 }
 
 // EvalError is a condition that failed at run time for one event (e.g. a
@@ -58,41 +107,89 @@ func NewSet(rules []*Rule) *Set {
 func newSet(rules []*Rule, indexed bool) *Set {
 	s := &Set{rules: slices.Clone(rules), indexed: indexed}
 	s.vms.New = func() any { return newVM() }
-	for i := range s.by {
-		s.by[i] = map[string][]int{}
+	if !indexed {
+		return s
 	}
+	// Equal values checked share one string: the few source and vendor
+	// names are then each one piece of memory, hot in the cache.
+	interned := map[string]string{}
+	intern := func(vals []string) []string {
+		out := make([]string, len(vals))
+		for i, v := range vals {
+			if w, ok := interned[v]; ok {
+				v = w
+			} else {
+				interned[v] = v
+			}
+			out[i] = v
+		}
+		return out
+	}
+	var (
+		buckets [len(pinnable)]map[string][]int32
+		order   [len(pinnable)][]string
+	)
+	s.hot, s.cold = make([]entry, len(s.rules)), make([]coldEntry, len(s.rules))
 	for i, r := range s.rules {
-		field, vals := indexKey(r)
-		if !indexed || field < 0 {
-			s.always = append(s.always, i)
+		need := needOf(r)
+		for j := 1; j < len(need); j++ {
+			need[j].vals = intern(need[j].vals)
+		}
+		e := entry{rule: r, decided: r.Program == nil || r.decided}
+		s.cold[i].program = r.Program
+		if len(need) == 0 {
+			s.hot[i] = e
+			s.always = append(s.always, int32(i))
 			continue
 		}
-		for _, v := range vals {
-			if b := s.by[field][v]; len(b) == 0 || b[len(b)-1] != i { // event in ["a", "a"]
-				s.by[field][v] = append(b, i)
+		// The first name pinned, in order of preference, picks the buckets;
+		// the others are checked.
+		switch check := need[1:]; {
+		case len(check) == 1 && len(check[0].vals) == 1:
+			e.how, e.oneName, e.one = checkOne, check[0].name, check[0].vals[0]
+		case len(check) > 0:
+			e.how, s.cold[i].check = checkCold, check
+		}
+		s.hot[i] = e
+		p := need[0]
+		if buckets[p.name] == nil {
+			buckets[p.name] = map[string][]int32{}
+		}
+		for _, v := range p.vals {
+			b, seen := buckets[p.name][v]
+			if !seen {
+				order[p.name] = append(order[p.name], v)
 			}
+			if len(b) == 0 || b[len(b)-1] != int32(i) { // event in ["a", "a"]
+				buckets[p.name][v] = append(b, int32(i))
+			}
+		}
+	}
+	for name, m := range buckets {
+		if m != nil {
+			s.by[name] = newValueIndex(order[name], m)
 		}
 	}
 	return s
 }
 
-// indexKey chooses the name a rule is bucketed by and its values, or -1.
-// The source: list counts as a pin on source.
-func indexKey(r *Rule) (int, []string) {
-	for i, name := range pinnable {
-		vals, ok := r.pins[name]
-		if name == "source" && len(r.Sources) > 0 {
-			if ok {
-				vals = intersect(vals, r.Sources)
-			} else {
-				vals, ok = r.Sources, true
-			}
+// needOf is what a rule needs of an event's event, source and vendor, in
+// pinnable order: its condition's pins, with the source: list as a pin on
+// source (intersected with the condition's).
+func needOf(r *Rule) []pin {
+	var out []pin
+	hasSource := false
+	for _, p := range r.pins {
+		if pinnable[p.name] == "source" && len(r.Sources) > 0 {
+			p.vals, hasSource = intersect(p.vals, r.Sources), true
 		}
-		if ok {
-			return i, vals
-		}
+		out = append(out, p)
 	}
-	return -1, nil
+	if len(r.Sources) > 0 && !hasSource {
+		out = append(out, pin{name: uint8(slices.Index(pinnable[:], "source")), vals: r.Sources})
+		slices.SortStableFunc(out, func(a, b pin) int { return int(a.name) - int(b.name) })
+	}
+	return out
 }
 
 // Rules returns the rules in file order. The caller must not modify them.
@@ -103,19 +200,95 @@ func (s *Set) Len() int { return len(s.rules) }
 
 // Match returns the rules ev matches, in file order, and the conditions that
 // failed at run time (not matched, reported so the caller can log and count
-// them). With the index only candidate rules are evaluated, so a rule whose
-// condition pins another event name is neither evaluated nor reported.
+// them). With the index, a rule is evaluated only when the event's event,
+// source and vendor are among the values its condition and source: list
+// pin them to, so a rule that pins another event name is neither evaluated
+// nor reported; a rule whose condition is only such pins is decided without
+// running it.
 func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 	if s == nil || ev == nil || len(s.rules) == 0 {
 		return nil, nil
 	}
+	if !s.indexed {
+		return s.matchNaive(ev)
+	}
+	// The environment and a VM are made only when a candidate needs them.
+	var (
+		env map[string]any
+		v   *vm.VM
+	)
+	try := func(i int32) {
+		if !s.admits(i, ev) {
+			return
+		}
+		e := &s.hot[i]
+		if e.decided {
+			matched = append(matched, e.rule)
+			return
+		}
+		if v == nil {
+			env, v = ev.Env(), s.vms.Get().(*vm.VM)
+		}
+		ok, err := run(v, s.cold[i].program, env)
+		if err != nil {
+			errs = append(errs, EvalError{Rule: e.rule, Err: err})
+		} else if ok {
+			matched = append(matched, e.rule)
+		}
+	}
+	// The candidates: the rules always evaluated and the event's buckets,
+	// each a sorted list. Merged, they keep file order.
+	var (
+		lists [len(pinnable) + 1][]int32
+		one   [len(pinnable)][1]int32
+		n     int
+	)
+	if len(s.always) > 0 {
+		lists[0], n = s.always, 1
+	}
+	for i, x := range s.by {
+		if l := x.lookup(field(ev, uint8(i)), &one[i]); len(l) > 0 {
+			lists[n] = l
+			n++
+		}
+	}
+	if n == 1 {
+		for _, i := range lists[0] {
+			try(i)
+		}
+	}
+	for n > 1 {
+		best := 0
+		for j := 1; j < n; j++ {
+			if lists[j][0] < lists[best][0] {
+				best = j
+			}
+		}
+		try(lists[best][0])
+		if lists[best] = lists[best][1:]; len(lists[best]) == 0 {
+			n--
+			lists[best] = lists[n]
+			if n == 1 {
+				for _, i := range lists[0] {
+					try(i)
+				}
+			}
+		}
+	}
+	if v != nil {
+		s.vms.Put(v)
+	}
+	return matched, errs
+}
+
+// matchNaive evaluates every rule's source: list and condition, as written.
+func (s *Set) matchNaive(ev *event.Event) (matched []*Rule, errs []EvalError) {
 	env := ev.Env()
 	v := s.vms.Get().(*vm.VM)
 	defer s.vms.Put(v)
-	try := func(i int) {
-		r := s.rules[i]
+	for _, r := range s.rules {
 		if !sourceOK(r, ev.Source) {
-			return
+			continue
 		}
 		ok, err := run(v, r.Program, env)
 		if err != nil {
@@ -124,39 +297,7 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 			matched = append(matched, r)
 		}
 	}
-	if !s.indexed {
-		for i := range s.rules {
-			try(i)
-		}
-		return matched, errs
-	}
-	// Merge the sorted candidate lists, keeping file order.
-	lists := [len(pinnable) + 1][]int{s.always}
-	for i, name := range pinnable {
-		var key string
-		switch name {
-		case "event":
-			key = ev.Event
-		case "source":
-			key = ev.Source
-		case "vendor":
-			key = ev.Vendor
-		}
-		lists[i+1] = s.by[i][key]
-	}
-	for {
-		best := -1
-		for j, l := range lists {
-			if len(l) > 0 && (best < 0 || l[0] < lists[best][0]) {
-				best = j
-			}
-		}
-		if best < 0 {
-			return matched, errs
-		}
-		try(lists[best][0])
-		lists[best] = lists[best][1:]
-	}
+	return matched, errs
 }
 
 // Explain evaluates every rule against ev, without the index, and says for
@@ -185,23 +326,43 @@ func explain(v *vm.VM, r *Rule, source string, env map[string]any) Explanation {
 		x.Matched, x.Reason = true, "no condition"
 		return x
 	}
-	cs := r.conjuncts
-	if len(cs) == 0 {
-		cs = []conjunct{{text: r.When, program: r.Program}}
+	texts, progs := []string{r.When}, []*vm.Program{r.Program}
+	if r.explain != nil {
+		if ps := r.explain.programs(); ps != nil {
+			texts, progs = r.explain.texts, ps
+		}
 	}
-	for _, c := range cs {
-		ok, err := run(v, c.program, env)
+	for i, p := range progs {
+		ok, err := run(v, p, env)
 		if err != nil {
-			x.Reason = fmt.Sprintf("%s: error: %s", c.text, firstLine(err.Error()))
+			x.Reason = fmt.Sprintf("%s: error: %s", texts[i], firstLine(err.Error()))
 			return x
 		}
 		if !ok {
-			x.Reason = c.text + " was false"
+			x.Reason = texts[i] + " was false"
 			return x
 		}
 	}
 	x.Matched, x.Reason = true, "when was true"
 	return x
+}
+
+// explainTerms are a condition's top-level && terms, compiled one by one
+// on the first Explain (kept as text until then: most rule sets are never
+// explained, and a program per term is memory every rule would carry).
+type explainTerms struct {
+	texts []string
+	once  sync.Once
+	progs []*vm.Program // nil: they did not compile (explain the whole)
+}
+
+func (t *explainTerms) programs() []*vm.Program {
+	t.once.Do(func() {
+		// Each compiled at load already, so an error cannot happen; if one
+		// did, Explain would report on the whole condition instead.
+		t.progs, _ = compileTerms(t.texts)
+	})
+	return t.progs
 }
 
 func sourceOK(r *Rule, source string) bool {

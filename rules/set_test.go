@@ -183,20 +183,26 @@ func TestExplain(t *testing.T) {
 
 func TestPins(t *testing.T) {
 	tests := []struct {
-		when string
-		want map[string][]string
+		when    string
+		want    map[string][]string
+		decided bool
 	}{
-		{`event == "a"`, map[string][]string{"event": {"a"}}},
-		{`"a" == event`, map[string][]string{"event": {"a"}}},
-		{`event in ["a", "b"] && source == "s" and vendor == "v"`, map[string][]string{"event": {"a", "b"}, "source": {"s"}, "vendor": {"v"}}},
-		{`event in ["a", "b"] && event == "b"`, map[string][]string{"event": {"b"}}},
-		{`event == "a" && event == "b"`, map[string][]string{"event": {}}},
-		{`event == "a" || event == "b"`, nil},
-		{`!(event == "a")`, nil},
-		{`event != "a"`, nil},
-		{`event in ["a", data.x]`, nil},
-		{`id == "a" && data.event == "b"`, nil},
-		{`event startsWith "vote."`, nil},
+		{`event == "a"`, map[string][]string{"event": {"a"}}, true},
+		{`"a" == event`, map[string][]string{"event": {"a"}}, true},
+		{`event in ["a", "b"] && source == "s" and vendor == "v"`, map[string][]string{"event": {"a", "b"}, "source": {"s"}, "vendor": {"v"}}, true},
+		{`vendor == "v" && event in ["a", "b"]`, map[string][]string{"event": {"a", "b"}, "vendor": {"v"}}, true},
+		{`event in ["a", "b"] && event == "b"`, map[string][]string{"event": {"b"}}, true},
+		{`event == "a" && event == "b"`, map[string][]string{"event": {}}, true},
+		{`event == "a" && data.n > 1`, map[string][]string{"event": {"a"}}, false},
+		{`(event == "a" && source == "s") && id == "x"`, map[string][]string{"event": {"a"}, "source": {"s"}}, false},
+		{`event == "a" || event == "b"`, nil, false},
+		{`!(event == "a")`, nil, false},
+		{`event not in ["a"]`, nil, false},
+		{`event != "a"`, nil, false},
+		{`event in ["a", data.x]`, nil, false},
+		{`id == "a" && data.event == "b"`, nil, false},
+		{`event startsWith "vote."`, nil, false},
+		{`event == "a" ? true : false`, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.when, func(t *testing.T) {
@@ -204,13 +210,23 @@ func TestPins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(c.pins) != len(tt.want) {
-				t.Fatalf("pins = %v, want %v", c.pins, tt.want)
+			got := map[string][]string{}
+			for i, p := range c.pins {
+				if i > 0 && p.name <= c.pins[i-1].name {
+					t.Errorf("pins %v are not one per name in pinnable order", c.pins)
+				}
+				got[pinnable[p.name]] = p.vals
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("pins = %v, want %v", got, tt.want)
 			}
 			for k, v := range tt.want {
-				if !slices.Equal(c.pins[k], v) {
-					t.Errorf("pins[%s] = %v, want %v", k, c.pins[k], v)
+				if !slices.Equal(got[k], v) {
+					t.Errorf("pins[%s] = %v, want %v", k, got[k], v)
 				}
+			}
+			if c.decided != tt.decided {
+				t.Errorf("decided = %v, want %v", c.decided, tt.decided)
 			}
 		})
 	}
@@ -228,7 +244,7 @@ func genRules(rng *rand.Rand, n int, evs, srcs []string) string {
 	pick := func(l []string) string { return l[rng.IntN(len(l))] }
 	for i := range n {
 		var when, source string
-		switch rng.IntN(12) {
+		switch rng.IntN(20) {
 		case 0:
 			when = fmt.Sprintf(`event == %q`, pick(evs))
 		case 1:
@@ -255,6 +271,23 @@ func genRules(rng *rand.Rand, n int, evs, srcs []string) string {
 			when = fmt.Sprintf(`source == %q`, pick(srcs))
 		case 11:
 			source = pick(srcs)
+		case 12: // decided by pins on every name, with a source: list
+			source = fmt.Sprintf("[%s, %s, %s]", pick(srcs), pick(srcs), pick(srcs))
+			when = fmt.Sprintf(`event in [%q, %q] && source in [%q, %q] && vendor == "v%d"`, pick(evs), pick(evs), pick(srcs), pick(srcs), rng.IntN(3))
+		case 13: // decided, the condition's source and the list may not meet
+			source = pick(srcs)
+			when = fmt.Sprintf(`vendor in ["v%d", "v%d"] && %q == source`, rng.IntN(3), rng.IntN(3), pick(srcs))
+		case 14: // contradictory pins
+			when = fmt.Sprintf(`event == %q && event == %q`, pick(evs), pick(evs))
+		case 15: // a run-time error after the pin, and before it
+			when = fmt.Sprintf(`event == %q && data.missing.x == 1`, pick(evs))
+		case 16: // not a bool at run time for some events
+			when = fmt.Sprintf(`event in [%q, %q] && data.flag`, pick(evs), pick(evs))
+		case 17:
+			when = fmt.Sprintf(`source == %q && (data.n > %d || event == %q)`, pick(srcs), rng.IntN(10), pick(evs))
+		case 18: // no condition, no source: matches everything
+		case 19:
+			when = fmt.Sprintf(`vendor == "v%d" && source == %q && data.n < %d`, rng.IntN(3), pick(srcs), rng.IntN(12))
 		}
 		fmt.Fprintf(&b, "  - name: r%d\n", i)
 		if source != "" {
@@ -289,7 +322,16 @@ func TestIndexAgreesWithNaive(t *testing.T) {
 	if len(f.Set.always) > 600 {
 		t.Errorf("only %d of 1000 rules are indexed", 1000-len(f.Set.always))
 	}
-	total := 0
+	decided := 0
+	for _, e := range f.Set.hot {
+		if e.decided {
+			decided++
+		}
+	}
+	if decided < 200 || decided > 800 {
+		t.Errorf("%d of 1000 rules are decided by the index alone: the comparison does not cover both paths", decided)
+	}
+	total, errors := 0, 0
 	for _, g := range sets {
 		naive := newSet(g.Rules, false)
 		for i := range 400 {
@@ -301,11 +343,25 @@ func TestIndexAgreesWithNaive(t *testing.T) {
 			if i%3 == 0 {
 				ev.Vendor = ev.Source
 			}
-			got, _ := g.Set.Match(ev)
-			want, _ := naive.Match(ev)
+			switch i % 4 {
+			case 1:
+				ev.Data["flag"] = rng.IntN(2) == 0
+			case 2:
+				ev.Data["flag"] = "yes" // not a bool: a run-time error
+			}
+			got, gotErrs := g.Set.Match(ev)
+			want, wantErrs := naive.Match(ev)
 			if !slices.Equal(got, want) {
 				t.Fatalf("%s: event %+v: indexed %v, naive %v", g.Path, ev, names(got), names(want))
 			}
+			// The index skips rules that cannot match, so it reports the
+			// errors of fewer rules, never other ones.
+			for _, e := range gotErrs {
+				if !slices.ContainsFunc(wantErrs, func(w EvalError) bool { return w.Rule == e.Rule && w.Error() == e.Error() }) {
+					t.Fatalf("%s: event %+v: indexed reports %v, naive does not", g.Path, ev, e)
+				}
+			}
+			errors += len(gotErrs)
 			total += len(got)
 			var explained []*Rule
 			for _, x := range g.Set.Explain(ev) {
@@ -318,8 +374,8 @@ func TestIndexAgreesWithNaive(t *testing.T) {
 			}
 		}
 	}
-	if total == 0 {
-		t.Fatal("no event matched any rule: the comparison proves nothing")
+	if total == 0 || errors == 0 {
+		t.Fatalf("%d matches and %d run-time errors: the comparison proves nothing", total, errors)
 	}
 }
 
@@ -345,35 +401,107 @@ func TestMatchConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-func BenchmarkMatch(b *testing.B) {
+// matchBench is n rules shaped like the harness's (each pins a distinct event
+// literal on one of four sources, cond adds to it), and a ring of events
+// spread over them so that consecutive events select different rules, each
+// matching exactly one.
+type matchBench struct {
+	set, naive *Set
+	evs        []event.Event
+}
+
+func newMatchBench(tb testing.TB, n int, cond string) *matchBench {
+	tb.Helper()
 	srcs := []string{"productlift", "sleekplan", "leanbe", "userback"}
-	for _, n := range []int{10, 1000, 10000} {
-		var y strings.Builder
-		y.WriteString("sources:\n")
-		for _, s := range srcs {
-			fmt.Fprintf(&y, "  %s: { vendor: %s, key: k }\n", s, s)
+	var y strings.Builder
+	y.WriteString("sources:\n")
+	for _, s := range srcs {
+		fmt.Fprintf(&y, "  %s: { vendor: %s, key: k }\n", s, s)
+	}
+	y.WriteString("rules:\n")
+	for i := range n {
+		fmt.Fprintf(&y, "  - name: r%d\n    source: %s\n    when: event == \"e%d\"%s\n    actions: [ { http: { url: \"https://example.com/\" } } ]\n", i, srcs[i%len(srcs)], i, cond)
+	}
+	f, err := Parse("bench.yaml", []byte(y.String()), env(nil))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := &matchBench{set: f.Set, naive: newSet(f.Rules, false), evs: make([]event.Event, 4096)}
+	data := map[string]any{"n": float64(2)}
+	for k := range m.evs {
+		i := (k * 7919) % n
+		m.evs[k] = event.Event{Source: srcs[i%len(srcs)], Vendor: srcs[i%len(srcs)], Event: fmt.Sprintf("e%d", i), ID: fmt.Sprint(k), Data: data}
+		sets := []*Set{m.set}
+		if k < 16 { // naive matching of 10,000 rules takes a millisecond
+			sets = append(sets, m.naive)
 		}
-		y.WriteString("rules:\n")
-		for i := range n {
-			fmt.Fprintf(&y, "  - name: r%d\n    source: %s\n    when: event == \"e%d\" && data.n > 1\n    actions: [ { http: { url: \"https://example.com/\" } } ]\n", i, srcs[i%len(srcs)], i)
-		}
-		f, err := Parse("bench.yaml", []byte(y.String()), env(nil))
-		if err != nil {
-			b.Fatal(err)
-		}
-		ev := &event.Event{Source: srcs[(n/2)%len(srcs)], Vendor: "x", Event: fmt.Sprintf("e%d", n/2), Data: map[string]any{"n": float64(2)}}
-		for _, mode := range []struct {
-			name string
-			set  *Set
-		}{{"naive", newSet(f.Rules, false)}, {"indexed", f.Set}} {
-			b.Run(fmt.Sprintf("%s/%d", mode.name, n), func(b *testing.B) {
-				if got, _ := mode.set.Match(ev); len(got) != 1 {
-					b.Fatalf("matched %d rules, want 1", len(got))
-				}
-				for b.Loop() {
-					mode.set.Match(ev)
-				}
-			})
+		for _, set := range sets {
+			if got, errs := set.Match(&m.evs[k]); len(got) != 1 || got[0].Name != fmt.Sprintf("r%d", i) || len(errs) > 0 {
+				tb.Fatalf("event e%d matched %v (errors %v), want [r%d]", i, names(got), errs, i)
+			}
 		}
 	}
+	return m
+}
+
+// BenchmarkMatch is one Match per op, events spread over the rules. The
+// conditions are either decided by the index alone (event == literal on a
+// source) or need the VM too (&& data.n > 1).
+func BenchmarkMatch(b *testing.B) {
+	for _, shape := range []struct{ name, cond string }{{"pinned", ""}, {"data", " && data.n > 1"}} {
+		for _, n := range []int{10, 1000, 10000} {
+			m := newMatchBench(b, n, shape.cond)
+			for _, mode := range []struct {
+				name string
+				set  *Set
+			}{{"indexed", m.set}, {"naive", m.naive}} {
+				b.Run(fmt.Sprintf("%s/%s/%d", mode.name, shape.name, n), func(b *testing.B) {
+					b.ReportAllocs()
+					k := 0
+					for b.Loop() {
+						mode.set.Match(&m.evs[k%len(m.evs)])
+						k++
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMatchRatio alternates short rounds of matching with 10 and with
+// 10,000 rules (indexed) and reports the median ns per event of each and
+// their ratio (events/s with 10,000 over events/s with 10), so that drift
+// and garbage collection affect both alike.
+func BenchmarkMatchRatio(b *testing.B) {
+	for _, shape := range []struct{ name, cond string }{{"pinned", ""}, {"data", " && data.n > 1"}} {
+		b.Run(shape.name, func(b *testing.B) {
+			sets := []*matchBench{newMatchBench(b, 10, shape.cond), newMatchBench(b, 10000, shape.cond)}
+			const round = 1024
+			var per [2][]float64
+			k := 0
+			for b.Loop() {
+				for i, m := range sets {
+					t0 := time.Now()
+					for j := range round {
+						m.set.Match(&m.evs[(k+j)%len(m.evs)])
+					}
+					per[i] = append(per[i], float64(time.Since(t0).Nanoseconds())/round)
+				}
+				k += round
+			}
+			few, many := median(per[0]), median(per[1])
+			b.ReportMetric(few, "ns/event-10")
+			b.ReportMetric(many, "ns/event-10000")
+			b.ReportMetric(few/many, "ratio")
+		})
+	}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
 }

@@ -120,12 +120,15 @@ type Rule struct {
 	Actions []ActionSpec
 	Pos     Pos
 
-	// conjuncts are the top-level && terms of When, compiled one by one
-	// for Explain; nil when there is no condition.
-	conjuncts []conjunct
 	// pins are the literal values the condition pins event, source or
-	// vendor to (index keys); nil when it pins nothing.
-	pins map[string][]string
+	// vendor to (index keys), in pinnable order; nil when it pins nothing.
+	pins []pin
+	// decided: every top-level && term of When is a pin, so the pins (and
+	// Sources) decide the rule without running Program.
+	decided bool
+	// explain holds the top-level && terms of When, compiled one by one on
+	// the first Explain; nil when there is one term or none.
+	explain *explainTerms
 }
 
 // ActionSpec is one entry of a rule's actions:. Exactly one of Slack, HTTP

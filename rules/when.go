@@ -17,16 +17,31 @@ import (
 	"github.com/switchyard/switchyard/secret"
 )
 
-// conjunct is one top-level && term of a condition, compiled on its own so
-// Explain can say which one was false.
-type conjunct struct {
-	text    string
-	program *vm.Program
-}
-
 // pinnable are the names whose literal values the index buckets rules by,
 // in order of preference (event is usually the most selective).
 var pinnable = [...]string{"event", "source", "vendor"}
+
+// pin is a constraint on one pinnable name: the event's value must be one
+// of vals (none: the rule can never match).
+type pin struct {
+	name uint8 // index in pinnable
+	vals []string
+}
+
+// value is the event's value of the pinned name.
+func (p pin) value(ev *event.Event) string { return field(ev, p.name) }
+
+// field is the event's value of pinnable[name].
+func field(ev *event.Event, name uint8) string {
+	switch name {
+	case 0:
+		return ev.Event
+	case 1:
+		return ev.Source
+	default:
+		return ev.Vendor
+	}
+}
 
 func compileOptions() []expr.Option {
 	// The zero event's Env has every name with its type, so an unknown
@@ -36,9 +51,17 @@ func compileOptions() []expr.Option {
 
 // compiled is a compiled condition with what Explain and the index need.
 type compiled struct {
-	program   *vm.Program
-	conjuncts []conjunct
-	pins      map[string][]string
+	program *vm.Program
+	// terms are the top-level && terms as text when there are several and
+	// each compiles on its own (Explain compiles them on first use); nil
+	// otherwise: Explain then reports on the whole condition.
+	terms []string
+	// pins are the literal values some terms pin event, source or vendor
+	// to, at most one per name, in pinnable order.
+	pins []pin
+	// decided is true when every term is such a pin: the pins alone decide
+	// the condition, which never fails at run time.
+	decided bool
 }
 
 // compileWhen compiles a condition once, at load.
@@ -47,29 +70,41 @@ func compileWhen(src string) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compiled{program: prog, conjuncts: []conjunct{{text: src, program: prog}}}
+	c := &compiled{program: prog}
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return c, nil // compiled above, so unreachable; keep the whole condition
 	}
 	terms := flattenAnd(tree.Node, nil)
 	if len(terms) > 1 {
-		cs := make([]conjunct, 0, len(terms))
+		texts := make([]string, 0, len(terms))
 		for _, t := range terms {
 			text := t.String()
-			p, err := expr.Compile(text, compileOptions()...)
-			if err != nil {
-				cs = nil // a term that does not stand alone: explain the whole
+			// Compiled here only to know that it stands alone; the program
+			// is dropped and made again by the first Explain.
+			if _, err := expr.Compile(text, compileOptions()...); err != nil {
+				texts = nil // a term that does not stand alone: explain the whole
 				break
 			}
-			cs = append(cs, conjunct{text: text, program: p})
+			texts = append(texts, text)
 		}
-		if cs != nil {
-			c.conjuncts = cs
-		}
+		c.terms = texts
 	}
-	c.pins = pinsOf(terms)
+	c.pins, c.decided = pinsOf(terms)
 	return c, nil
+}
+
+// compileTerms compiles the terms of a condition for Explain.
+func compileTerms(texts []string) ([]*vm.Program, error) {
+	progs := make([]*vm.Program, len(texts))
+	for i, text := range texts {
+		p, err := expr.Compile(text, compileOptions()...)
+		if err != nil {
+			return nil, err
+		}
+		progs[i] = p
+	}
+	return progs, nil
 }
 
 // flattenAnd lists the top-level terms joined by && (or and).
@@ -83,23 +118,29 @@ func flattenAnd(n ast.Node, out []ast.Node) []ast.Node {
 
 // pinsOf finds terms that pin event, source or vendor to string literals:
 // name == "x", "x" == name, name in ["x", "y"]. The rule can only match
-// when the event's value is among them.
-func pinsOf(terms []ast.Node) map[string][]string {
-	var pins map[string][]string
+// when the event's value is among them. all is true when every term is one.
+func pinsOf(terms []ast.Node) (pins []pin, all bool) {
+	var by [len(pinnable)][]string
+	var seen [len(pinnable)]bool
+	all = len(terms) > 0
 	for _, t := range terms {
 		name, vals, ok := pinOf(t)
 		if !ok {
+			all = false
 			continue
 		}
-		if pins == nil {
-			pins = map[string][]string{}
+		i := slices.Index(pinnable[:], name)
+		if seen[i] {
+			vals = intersect(by[i], vals)
 		}
-		if prev, seen := pins[name]; seen {
-			vals = intersect(prev, vals)
-		}
-		pins[name] = vals
+		by[i], seen[i] = vals, true
 	}
-	return pins
+	for i := range by {
+		if seen[i] {
+			pins = append(pins, pin{name: uint8(i), vals: by[i]})
+		}
+	}
+	return pins, all
 }
 
 func pinOf(n ast.Node) (name string, vals []string, ok bool) {
