@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -26,30 +28,111 @@ const escapeFunc = "_switchyard_insert"
 // once at load and is safe for concurrent use.
 type Template struct {
 	name string
+	// tmpl is nil when the text has no action: it renders as itself.
 	tmpl *template.Template
+	text string
 }
 
 // NewTemplate parses text as a text/template with the functions of Funcs. A
 // nil esc inserts values as they are (missing values still render empty).
+// It is NewTemplates().New: use one Templates for many templates.
 func NewTemplate(name, text string, esc Escaper) (*Template, error) {
-	funcs := Funcs()
-	funcs[escapeFunc] = func(v any) string {
+	return NewTemplates().New(name, text, esc)
+}
+
+// Templates makes templates that share one copy of the template functions.
+// text/template copies its functions into every template parsed on its
+// own, about 1.5 KB each: tens of thousands of rules' templates would spend
+// tens of megabytes on copies. Use one Templates for the templates of one
+// rules file. Its methods are safe for concurrent use.
+type Templates struct {
+	mu sync.Mutex
+	// root holds the shared functions; every template made from it shares
+	// them (and its namespace of named templates, which is why a text that
+	// defines or calls named templates gets a root of its own).
+	root *template.Template
+	n    int // escapers registered
+	// same holds the templates with no Escaper by name and text: rules
+	// files repeat them (a json: body shape, a subject), and a template is
+	// immutable, so one serves them all.
+	same map[[2]string]*Template
+}
+
+// NewTemplates returns an empty set.
+func NewTemplates() *Templates { return &Templates{} }
+
+// New parses text as a text/template with the functions of Funcs. A nil esc
+// inserts values as they are (missing values still render empty). A text
+// with no action ({{) is kept as it is: it renders as itself.
+func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
+	if !strings.Contains(text, "{{") {
+		return &Template{name: name, text: text}, nil
+	}
+	insert := func(v any) string {
 		s := Stringify(v)
 		if esc != nil {
 			s = esc(s)
 		}
 		return s
 	}
-	t, err := template.New(name).Funcs(funcs).Parse(text)
+	if namesTemplates(text) || strings.Contains(text, escapeFunc) {
+		// Its own namespace: another text's {{ define }} cannot replace the
+		// templates this one calls (and the escape functions of the others
+		// are not there to be called by name).
+		t, err := template.New(name).Funcs(Funcs()).Funcs(template.FuncMap{escapeFunc: insert}).Parse(text)
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		for _, tt := range t.Templates() {
+			if tt.Tree != nil && tt.Root != nil {
+				appendEscaper(tt.Root, escapeFunc)
+			}
+		}
+		return &Template{name: name, tmpl: t}, nil
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if t := ts.same[[2]string{name, text}]; t != nil && esc == nil {
+		return t, nil
+	}
+	if ts.root == nil {
+		ts.root = template.New("").Funcs(Funcs()).Funcs(template.FuncMap{escapeFunc: insert0})
+	}
+	fn := escapeFunc
+	if esc != nil {
+		ts.n++
+		fn = escapeFunc + "_" + strconv.Itoa(ts.n)
+		ts.root.Funcs(template.FuncMap{fn: insert})
+	}
+	// Templates of one root may share a name: the namespace is only read by
+	// {{ template }}, which these texts do not use, and each Template keeps
+	// its own tree.
+	t, err := ts.root.New(name).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("parse template %s: %w", name, err)
 	}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil && tt.Root != nil {
-			appendEscaper(tt.Root)
-		}
+	if t.Tree == nil || t.Root == nil {
+		return nil, fmt.Errorf("parse template %s: no template", name)
 	}
-	return &Template{name: name, tmpl: t}, nil
+	appendEscaper(t.Root, fn)
+	tmpl := &Template{name: name, tmpl: t}
+	if esc == nil {
+		if ts.same == nil {
+			ts.same = map[[2]string]*Template{}
+		}
+		ts.same[[2]string{name, text}] = tmpl
+	}
+	return tmpl, nil
+}
+
+// insert0 is the escape function of templates with no Escaper.
+func insert0(v any) string { return Stringify(v) }
+
+// namesTemplates reports whether text may define or call named templates
+// ({{ define }}, {{ template }}, {{ block }}): conservatively, whether the
+// words appear at all.
+func namesTemplates(text string) bool {
+	return strings.Contains(text, "define") || strings.Contains(text, "template") || strings.Contains(text, "block")
 }
 
 // MustTemplate is NewTemplate for texts known to be valid (tests, constants).
@@ -66,6 +149,9 @@ func (t *Template) Name() string { return t.name }
 
 // Execute renders the template against env, normally (*event.Event).Env().
 func (t *Template) Execute(env map[string]any) (string, error) {
+	if t.tmpl == nil {
+		return t.text, nil
+	}
 	var b strings.Builder
 	if err := t.tmpl.Execute(&b, env); err != nil {
 		return "", fmt.Errorf("render template %s: %w", t.name, err)
@@ -76,14 +162,14 @@ func (t *Template) Execute(env map[string]any) (string, error) {
 // appendEscaper walks a parse tree and appends the escape function to every
 // pipeline that writes output, the way html/template does. Pipelines that
 // only declare or assign variables write nothing and are left alone.
-func appendEscaper(n parse.Node) {
+func appendEscaper(n parse.Node, fn string) {
 	switch n := n.(type) {
 	case *parse.ListNode:
 		if n == nil {
 			return
 		}
 		for _, c := range n.Nodes {
-			appendEscaper(c)
+			appendEscaper(c, fn)
 		}
 	case *parse.ActionNode:
 		if n.Pipe == nil || len(n.Pipe.Decl) > 0 {
@@ -92,17 +178,17 @@ func appendEscaper(n parse.Node) {
 		n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{
 			NodeType: parse.NodeCommand,
 			Pos:      n.Pos,
-			Args:     []parse.Node{parse.NewIdentifier(escapeFunc).SetTree(nil).SetPos(n.Pos)},
+			Args:     []parse.Node{parse.NewIdentifier(fn).SetTree(nil).SetPos(n.Pos)},
 		})
 	case *parse.IfNode:
-		appendEscaper(n.List)
-		appendEscaper(n.ElseList)
+		appendEscaper(n.List, fn)
+		appendEscaper(n.ElseList, fn)
 	case *parse.RangeNode:
-		appendEscaper(n.List)
-		appendEscaper(n.ElseList)
+		appendEscaper(n.List, fn)
+		appendEscaper(n.ElseList, fn)
 	case *parse.WithNode:
-		appendEscaper(n.List)
-		appendEscaper(n.ElseList)
+		appendEscaper(n.List, fn)
+		appendEscaper(n.ElseList, fn)
 	}
 }
 

@@ -53,6 +53,9 @@ type Spec struct {
 	Subject string
 	Text    string
 	HTML    string
+	// Templates, when set, makes the text templates (shared by the actions
+	// of one rules file, it saves memory); nil: the action's own.
+	Templates *actions.Templates
 }
 
 // Action sends one message per Do over a fresh SMTP connection. It is safe
@@ -74,6 +77,10 @@ var _ actions.Action = (*Action)(nil)
 // does not connect.
 func New(cfg Config, spec Spec) (*Action, error) {
 	a := &Action{now: time.Now}
+	ts := spec.Templates
+	if ts == nil {
+		ts = actions.NewTemplates()
+	}
 	if strings.TrimSpace(cfg.Host) == "" {
 		return nil, errors.New("email: smtp host is required")
 	}
@@ -94,14 +101,14 @@ func New(cfg Config, spec Spec) (*Action, error) {
 	if actions.HeaderValue(spec.Subject) != spec.Subject {
 		return nil, errors.New("email: subject contains control characters")
 	}
-	if a.subject, err = actions.NewTemplate("subject", spec.Subject, actions.HeaderValue); err != nil {
+	if a.subject, err = ts.New("subject", spec.Subject, actions.HeaderValue); err != nil {
 		return nil, fmt.Errorf("email: %w", err)
 	}
 	if strings.TrimSpace(spec.Text) == "" && strings.TrimSpace(spec.HTML) == "" {
 		return nil, errors.New("email: text or html is required")
 	}
 	if spec.Text != "" {
-		if a.text, err = actions.NewTemplate("text", spec.Text, nil); err != nil {
+		if a.text, err = ts.New("text", spec.Text, nil); err != nil {
 			return nil, fmt.Errorf("email: %w", err)
 		}
 	}

@@ -41,6 +41,9 @@ type Spec struct {
 	Text      string
 	Username  string
 	IconEmoji string
+	// Templates, when set, makes the templates (shared by the actions of
+	// one rules file, it saves memory); nil: the action's own.
+	Templates *actions.Templates
 }
 
 // Action posts one message per Do. It is safe for concurrent use.
@@ -63,17 +66,21 @@ func New(cfg Config, spec Spec) (*Action, error) {
 		return nil, errors.New("slack: text is required")
 	}
 	a := &Action{httpClient: &http.Client{Timeout: Timeout}}
+	ts := spec.Templates
+	if ts == nil {
+		ts = actions.NewTemplates()
+	}
 	var err error
-	if a.text, err = actions.NewTemplate("text", spec.Text, actions.SlackEscape); err != nil {
+	if a.text, err = ts.New("text", spec.Text, actions.SlackEscape); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
-	if a.channel, err = actions.NewTemplate("channel", spec.Channel, nil); err != nil {
+	if a.channel, err = ts.New("channel", spec.Channel, nil); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
-	if a.username, err = actions.NewTemplate("username", spec.Username, nil); err != nil {
+	if a.username, err = ts.New("username", spec.Username, nil); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
-	if a.iconEmoji, err = actions.NewTemplate("icon_emoji", spec.IconEmoji, nil); err != nil {
+	if a.iconEmoji, err = ts.New("icon_emoji", spec.IconEmoji, nil); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
 

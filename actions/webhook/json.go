@@ -91,7 +91,7 @@ func writeJSONString(buf *bytes.Buffer, s string) error {
 
 // compileJSON turns a YAML-decoded value (maps, lists, scalars) into a
 // jsonNode. Every string is a template; object keys are literal.
-func compileJSON(path string, v any) (jsonNode, error) {
+func compileJSON(ts *actions.Templates, path string, v any) (jsonNode, error) {
 	switch v := v.(type) {
 	case nil:
 		return jsonRaw("null"), nil
@@ -103,7 +103,7 @@ func compileJSON(path string, v any) (jsonNode, error) {
 			}
 			return jsonRaw(buf.Bytes()), nil
 		}
-		t, err := actions.NewTemplate("json"+path, v, nil)
+		t, err := ts.New("json"+path, v, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -128,11 +128,11 @@ func compileJSON(path string, v any) (jsonNode, error) {
 		}
 		return jsonRaw(b), nil
 	case reflect.Map:
-		return compileObject(path, rv)
+		return compileObject(ts, path, rv)
 	case reflect.Slice, reflect.Array:
 		arr := make(jsonArray, rv.Len())
 		for i := range arr {
-			n, err := compileJSON(fmt.Sprintf("%s[%d]", path, i), rv.Index(i).Interface())
+			n, err := compileJSON(ts, fmt.Sprintf("%s[%d]", path, i), rv.Index(i).Interface())
 			if err != nil {
 				return nil, err
 			}
@@ -143,7 +143,7 @@ func compileJSON(path string, v any) (jsonNode, error) {
 	return nil, fmt.Errorf("json%s: unsupported value of type %T", path, v)
 }
 
-func compileObject(path string, rv reflect.Value) (jsonNode, error) {
+func compileObject(ts *actions.Templates, path string, rv reflect.Value) (jsonNode, error) {
 	type entry struct {
 		key string
 		val any
@@ -171,7 +171,7 @@ func compileObject(path string, rv reflect.Value) (jsonNode, error) {
 			return nil, err
 		}
 		obj.keys[i] = buf.Bytes()
-		n, err := compileJSON(path+"."+e.key, e.val)
+		n, err := compileJSON(ts, path+"."+e.key, e.val)
 		if err != nil {
 			return nil, err
 		}

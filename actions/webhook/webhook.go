@@ -55,6 +55,9 @@ type Spec struct {
 	Body string
 	// Timeout bounds one attempt; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Templates, when set, makes the templates (shared by the actions of
+	// one rules file, it saves memory); nil: the action's own.
+	Templates *actions.Templates
 }
 
 type header struct {
@@ -83,6 +86,10 @@ var _ actions.Action = (*Action)(nil)
 // followed and come back as a permanent 3xx.
 func New(spec Spec, client *http.Client) (*Action, error) {
 	a := &Action{timeout: spec.Timeout, now: time.Now}
+	ts := spec.Templates
+	if ts == nil {
+		ts = actions.NewTemplates()
+	}
 	if a.timeout < 0 {
 		return nil, fmt.Errorf("http: negative timeout %s", spec.Timeout)
 	}
@@ -103,7 +110,7 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		return nil, fmt.Errorf("http: url: %w", err)
 	}
 	a.scheme, a.host = scheme, host
-	if a.url, err = actions.NewTemplate("url", strings.TrimSpace(spec.URL), escapeURLComponent); err != nil {
+	if a.url, err = ts.New("url", strings.TrimSpace(spec.URL), escapeURLComponent); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
 
@@ -111,12 +118,12 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		return nil, errors.New("http: json and body are mutually exclusive")
 	}
 	if spec.JSON != nil {
-		if a.json, err = compileJSON("", spec.JSON); err != nil {
+		if a.json, err = compileJSON(ts, "", spec.JSON); err != nil {
 			return nil, fmt.Errorf("http: %w", err)
 		}
 	}
 	if spec.Body != "" {
-		if a.body, err = actions.NewTemplate("body", spec.Body, nil); err != nil {
+		if a.body, err = ts.New("body", spec.Body, nil); err != nil {
 			return nil, fmt.Errorf("http: %w", err)
 		}
 	}
@@ -144,7 +151,7 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		if actions.HeaderValue(value) != value {
 			return nil, fmt.Errorf("http: header %s contains control characters", canon)
 		}
-		t, err := actions.NewTemplate("header "+canon, value, actions.HeaderValue)
+		t, err := ts.New("header "+canon, value, actions.HeaderValue)
 		if err != nil {
 			return nil, fmt.Errorf("http: %w", err)
 		}
