@@ -50,9 +50,7 @@ func Parse(filename string, data []byte, getenv func(string) (string, bool)) (*F
 	if !utf8.Valid(data) {
 		return nil, ErrorList{{Pos: Pos{File: filename}, Msg: "not UTF-8 text"}}
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		d.lines = append(d.lines, []rune(strings.TrimSuffix(l, "\r")))
-	}
+	d.data = string(data)
 
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -289,6 +287,10 @@ func (d *decoder) rules(n *yaml.Node, f *File) []*Rule {
 	seen := map[string]Pos{}
 	var out []*Rule
 	for i, rn := range n.Content {
+		// Each rule's nodes are garbage once it is decoded (an alias to one
+		// keeps what it points to): with thousands of rules the tree is
+		// most of what loading holds.
+		n.Content[i] = nil
 		rn = resolve(rn)
 		m := d.mapping(rn, fmt.Sprintf("rule #%d", i+1), ruleKeys)
 		if m == nil {

@@ -19,7 +19,8 @@ import (
 type decoder struct {
 	file    string
 	dir     string   // for relative *_file paths
-	lines   [][]rune // the raw file, to compute exact columns inside scalars
+	data    string   // the raw file, to compute exact columns inside scalars
+	lines   [][]rune // data's lines, made by the first error that needs them
 	getenv  func(string) (string, bool)
 	errs    ErrorList
 	secrets map[string]string
@@ -48,6 +49,11 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // and quoted scalars without escapes on their first line, lines of literal
 // blocks), and the scalar's own position otherwise.
 func (d *decoder) posIn(n *yaml.Node, value string, off int) Pos {
+	if d.lines == nil {
+		for l := range strings.SplitSeq(d.data, "\n") {
+			d.lines = append(d.lines, []rune(strings.TrimSuffix(l, "\r")))
+		}
+	}
 	p := d.pos(n)
 	vlines := strings.Split(value, "\n")
 	k, c := 0, off
