@@ -78,9 +78,14 @@ const publishAttemptTimeout = 4 * time.Second
 
 // Queue is an open connection to the streams.
 type Queue struct {
-	srv            *server.Server // nil with an external cluster
-	nc             *nats.Conn
-	js             jetstream.JetStream
+	srv *server.Server // nil with an external cluster
+	nc  *nats.Conn     // consumers, records, reads
+	js  jetstream.JetStream
+	// pnc carries the publishes that someone waits for (the ack path's
+	// above all), so that their acknowledgements never queue behind the
+	// messages the consumers are being sent.
+	pnc            *nats.Conn
+	pjs            jetstream.JetStream
 	log            *slog.Logger
 	publishTimeout time.Duration
 }
@@ -133,11 +138,16 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 			q.srv.Shutdown()
 			return nil, errors.New("queue: embedded server did not start within 30s")
 		}
-		q.nc, err = nats.Connect("", nats.InProcessServer(q.srv), nats.Name("switchyard"))
+		connect := func(name string) (*nats.Conn, error) {
+			return nats.Connect("", nats.InProcessServer(q.srv), nats.Name(name))
+		}
+		q.nc, err = connect("switchyard")
+		if err == nil {
+			q.pnc, err = connect("switchyard-publish")
+		}
 	} else {
 		log := o.Logger
 		opts := append([]nats.Option{
-			nats.Name("switchyard"),
 			// Never give up on the cluster: while it is unreachable the
 			// ingest answers 503 and the vendors retry.
 			nats.MaxReconnects(-1),
@@ -157,19 +167,27 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 				log.Warn("NATS error", "err", err)
 			}),
 		}, o.NATSOptions...)
-		q.nc, err = nats.Connect(o.URL, opts...)
+		q.nc, err = nats.Connect(o.URL, append(opts, nats.Name("switchyard"))...)
+		if err == nil {
+			q.pnc, err = nats.Connect(o.URL, append(opts, nats.Name("switchyard-publish"))...)
+		}
 	}
 	if err != nil {
-		q.shutdownServer()
+		q.Close()
 		return nil, fmt.Errorf("queue: connect: %w", err)
 	}
 	log := o.Logger
-	q.js, err = jetstream.New(q.nc,
+	asyncOpts := []jetstream.JetStreamOpt{
 		// Send's messages are not waited for; a failure is only logged.
 		jetstream.WithPublishAsyncTimeout(publishAttemptTimeout),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
 			log.Warn("asynchronous publish failed", "subject", m.Subject, "err", err)
-		}))
+		}),
+	}
+	q.js, err = jetstream.New(q.nc, asyncOpts...)
+	if err == nil {
+		q.pjs, err = jetstream.New(q.pnc, asyncOpts...)
+	}
 	if err != nil {
 		q.Close()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
@@ -240,7 +258,7 @@ func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Hea
 	}
 	// The first try is all most publishes need: it gets the one timer.
 	actx, acancel := context.WithTimeout(ctx, min(publishAttemptTimeout, q.publishTimeout))
-	ack, err := q.js.PublishMsg(actx, m, opts...)
+	ack, err := q.pjs.PublishMsg(actx, m, opts...)
 	acancel()
 	if err == nil {
 		return ack.Duplicate, nil
@@ -270,7 +288,7 @@ func (q *Queue) retryPublish(ctx context.Context, m *nats.Msg, opts []jetstream.
 		wait = min(2*wait, time.Second)
 		actx, acancel := context.WithTimeout(ctx, publishAttemptTimeout)
 		var ack *jetstream.PubAck
-		ack, err = q.js.PublishMsg(actx, m, opts...)
+		ack, err = q.pjs.PublishMsg(actx, m, opts...)
 		acancel()
 		if err == nil {
 			q.log.Info("publish stored after retrying", "subject", m.Subject, "tries", try+1)
@@ -308,7 +326,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 		}
 		// A message that cannot even be sent is published synchronously
 		// below, with Publish's retries.
-		futures[i], _ = q.js.PublishMsgAsync(sent[i], opts...)
+		futures[i], _ = q.pjs.PublishMsgAsync(sent[i], opts...)
 	}
 	for i, f := range futures {
 		var err error
@@ -548,12 +566,15 @@ func (q *Queue) Close() {
 		case <-time.After(2 * time.Second):
 		}
 	}
-	if q.nc != nil {
-		_ = q.nc.Drain()
-		for i := 0; i < 100 && !q.nc.IsClosed(); i++ {
+	for _, nc := range []*nats.Conn{q.nc, q.pnc} {
+		if nc == nil {
+			continue
+		}
+		_ = nc.Drain()
+		for i := 0; i < 100 && !nc.IsClosed(); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
-		q.nc.Close()
+		nc.Close()
 	}
 	q.shutdownServer()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,10 +57,64 @@ const (
 	hdrNotBefore = "Switchyard-Not-Before" // RFC 3339: when the next attempt is due
 )
 
+// storedJob is a Job as the jobs stream holds it: the event's data, when it
+// is a member of the payload (or the payload itself), is not stored twice.
+type storedJob struct {
+	Job
+	// DataIn names the payload member that is the event's data ("": the
+	// whole payload); nil when the data is stored as is.
+	DataIn *string `json:"data_in,omitempty"`
+}
+
+// encodeJob encodes j as a storedJob.
+func encodeJob(j *Job) ([]byte, error) {
+	sj := storedJob{Job: *j}
+	if in, ok := dataMember(&j.Event); ok {
+		sj.DataIn, sj.Event.Data = &in, nil
+	}
+	return json.Marshal(sj)
+}
+
+// decodeJobData decodes a storedJob.
+func decodeJobData(data []byte) (Job, error) {
+	var sj storedJob
+	if err := json.Unmarshal(data, &sj); err != nil {
+		return Job{}, err
+	}
+	if sj.DataIn != nil {
+		if *sj.DataIn == "" {
+			sj.Event.Data = sj.Event.Payload
+		} else if m, ok := sj.Event.Payload[*sj.DataIn].(map[string]any); ok {
+			sj.Event.Data = m
+		} else {
+			return Job{}, fmt.Errorf("the event's data should be the payload's %q, which is not an object", *sj.DataIn)
+		}
+	}
+	return sj.Job, nil
+}
+
+// dataMember finds which of the payload's members the event's data is
+// (the same map, not an equal one), or the payload itself ("").
+func dataMember(ev *event.Event) (string, bool) {
+	if ev.Data == nil || ev.Payload == nil {
+		return "", false
+	}
+	data := reflect.ValueOf(ev.Data).UnsafePointer()
+	if reflect.ValueOf(ev.Payload).UnsafePointer() == data {
+		return "", true
+	}
+	for k, v := range ev.Payload {
+		if m, ok := v.(map[string]any); ok && k != "" && m != nil && reflect.ValueOf(m).UnsafePointer() == data {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // jobMsg is the stored form of a job under id (its dedup id), tried times
 // already, its next attempt due at notBefore (zero: at once).
 func jobMsg(j *Job, id string, tried int, notBefore time.Time) (queue.Msg, error) {
-	data, err := json.Marshal(j)
+	data, err := encodeJob(j)
 	if err != nil {
 		return queue.Msg{}, fmt.Errorf("encode job: %w", err)
 	}
@@ -346,8 +401,8 @@ func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, 
 // decodeJob decodes a job message; one that cannot be decoded is parked as
 // a dead letter, and nil returned.
 func (r *Router) decodeJob(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) *Job {
-	var j Job
-	if err := json.Unmarshal(m.Data(), &j); err != nil {
+	j, err := decodeJobData(m.Data())
+	if err != nil {
 		r.log.Error("unreadable job parked as a dead letter", "err", err)
 		r.forget(md.Sequence.Stream)
 		r.bury(ctx, m, &DeadLetter{Job: Job{ID: fmt.Sprintf("unreadable-%d", md.Sequence.Stream)}, Attempts: int(md.NumDelivered), Error: "unreadable job: " + err.Error(), At: r.opts.Now()})
@@ -365,23 +420,32 @@ const deferDelay = 500 * time.Millisecond
 
 // maxClaimWait is how long a delivery waits for its receiver's slot before
 // it is put off, when the receiver's attempts take no longer than that on
-// average: a fast receiver frees a slot long before, so its deliveries
+// average: a quick receiver frees a slot long before, so its deliveries
 // queue for microseconds instead of being put off for half a second.
 const maxClaimWait = 50 * time.Millisecond
+
+// maxQuickAvg is the longest average attempt of a receiver that may use
+// more than its share of workers (up to three quarters of them).
+const maxQuickAvg = 50 * time.Millisecond
 
 // maxInlineAvg is the longest average attempt of a receiver whose
 // deliveries the matcher makes itself, without storing a job first.
 const maxInlineAvg = 25 * time.Millisecond
 
-// receiver is one action's share of its kind's workers: a quarter of them
-// (at least one), so that a slow or failing receiver can tie up at most
-// that share and never delays the others. As many deliveries again may
-// wait briefly for a slot, so at most half of the workers are ever busy
-// with one receiver. The matcher's own attempts take the same slots.
+// receiver bounds the attempts under way at one action's receiver. One
+// that is slow (its attempts average over maxQuickAvg, or none has ended
+// yet) may hold a quarter of its kind's workers (at least one), so it never
+// delays the others much; a quick one may hold three quarters, since it
+// hands them back at once, and a quarter always remains for the others.
+// As many deliveries as a quarter of the workers may wait up to
+// maxClaimWait for a slot of a quick receiver. The matcher's own attempts
+// count too.
 type receiver struct {
-	slots   chan struct{}
-	waiting atomic.Int64
-	avg     atomic.Int64 // moving average of an attempt's time, ns
+	share, most int64
+	running     atomic.Int64
+	waiting     atomic.Int64
+	avg         atomic.Int64  // moving average of an attempt's time, ns; 0: none ended yet
+	freed       chan struct{} // a slot was released
 }
 
 func (r *Router) receiver(kind, rule string, index int) *receiver {
@@ -389,33 +453,60 @@ func (r *Router) receiver(kind, rule string, index int) *receiver {
 	if v, ok := r.inflight.Load(key); ok {
 		return v.(*receiver)
 	}
-	v, _ := r.inflight.LoadOrStore(key, &receiver{slots: make(chan struct{}, max(1, r.workers(kind)/4))})
+	n := r.workers(kind)
+	rc := &receiver{share: int64(max(1, n/4)), most: int64(max(1, n/4, n*3/4)), freed: make(chan struct{}, 1)}
+	v, _ := r.inflight.LoadOrStore(key, rc)
 	return v.(*receiver)
 }
 
-// acquire claims a slot, waiting up to maxClaimWait for one when the
-// receiver is fast and not too many are waiting already.
-func (rc *receiver) acquire() bool {
-	select {
-	case rc.slots <- struct{}{}:
-		return true
-	default:
+// quick says whether the receiver's attempts have averaged at most d.
+func (rc *receiver) quick(d time.Duration) bool {
+	avg := time.Duration(rc.avg.Load())
+	return avg > 0 && avg <= d
+}
+
+// try claims a slot if one is free.
+func (rc *receiver) try() bool {
+	limit := rc.share
+	if rc.quick(maxQuickAvg) {
+		limit = rc.most
 	}
-	if time.Duration(rc.avg.Load()) > maxClaimWait {
+	for {
+		n := rc.running.Load()
+		if n >= limit {
+			return false
+		}
+		if rc.running.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// acquire claims a slot, waiting up to maxClaimWait for one when the
+// receiver is quick and not too many are waiting already.
+func (rc *receiver) acquire() bool {
+	if rc.try() {
+		return true
+	}
+	if !rc.quick(maxClaimWait) {
 		return false
 	}
-	if rc.waiting.Add(1) > int64(cap(rc.slots)) {
+	if rc.waiting.Add(1) > rc.share {
 		rc.waiting.Add(-1)
 		return false
 	}
 	defer rc.waiting.Add(-1)
 	t := time.NewTimer(maxClaimWait)
 	defer t.Stop()
-	select {
-	case rc.slots <- struct{}{}:
-		return true
-	case <-t.C:
-		return false
+	for {
+		select {
+		case <-rc.freed:
+			if rc.try() {
+				return true
+			}
+		case <-t.C:
+			return false
+		}
 	}
 }
 
@@ -428,15 +519,19 @@ func (rc *receiver) release(took time.Duration) {
 			rc.avg.Store(old + (int64(took)-old)/8)
 		}
 	}
-	<-rc.slots
+	rc.running.Add(-1)
+	select {
+	case rc.freed <- struct{}{}:
+	default:
+	}
 }
 
 // claimInline claims, without waiting, a slot of rc for an attempt by the
-// matcher, and one of the matcher's: only for a receiver whose attempts
-// have been quick, and by at most half of the matcher's workers at once,
-// so that a receiver that turns slow holds up matching for no one.
+// matcher, and one of the matcher's: only for a receiver not known to be
+// slow (over maxInlineAvg), and by at most half of the matcher's workers
+// at once, so that a receiver that turns slow holds up matching for no one.
 func (r *Router) claimInline(rc *receiver) bool {
-	if time.Duration(rc.avg.Load()) > maxInlineAvg {
+	if avg := time.Duration(rc.avg.Load()); avg > maxInlineAvg {
 		return false
 	}
 	select {
@@ -444,13 +539,11 @@ func (r *Router) claimInline(rc *receiver) bool {
 	default:
 		return false
 	}
-	select {
-	case rc.slots <- struct{}{}:
-		return true
-	default:
+	if !rc.try() {
 		<-r.inline
 		return false
 	}
+	return true
 }
 
 func (r *Router) releaseInline(rc *receiver, took time.Duration) {

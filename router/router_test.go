@@ -528,3 +528,40 @@ func TestQuickReceiversAreDeliveredWithoutAJob(t *testing.T) {
 		}
 	}
 }
+
+// A receiver known to be quick may use up to three quarters of its kind's
+// workers at once, never all of them; one not yet known, only its share.
+func TestQuickReceiverMayUseMoreThanItsShare(t *testing.T) {
+	var running, most atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := running.Add(1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(maxQuickAvg * 4 / 5) // quick, but too slow for the matcher to make its deliveries
+		running.Add(-1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	h := start(t, rulesFor(recv.URL, "{ attempts: 2 }"), func(o *Options) { o.Workers = map[string]int{"http": 4} })
+	h.send(t, "first", "t")
+	var d struct{ Deliveries []DeliveryRecord }
+	delivered := func(n int) func() bool {
+		return func() bool {
+			h.api(t, "GET", "/api/deliveries?rule=votes&outcome=delivered", &d)
+			return len(d.Deliveries) == n
+		}
+	}
+	eventually(t, "the first delivery", delivered(1))
+	const n = 12
+	for i := range n {
+		h.send(t, fmt.Sprintf("e%d", i), "t")
+	}
+	eventually(t, "every delivery", delivered(n+1))
+	if got := most.Load(); got < 2 || got > 3 {
+		t.Fatalf("a quick receiver had at most %d attempts at once; want 2 or 3 of 4 workers", got)
+	}
+}
