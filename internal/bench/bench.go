@@ -65,6 +65,12 @@ type Config struct {
 	HTTPWorkers int
 	// MatchDuration is how long each matching measurement runs (default 1s).
 	MatchDuration time.Duration
+	// ServeBinary is the switchyard executable. When set, the memory a
+	// user's process takes is measured too: the binary is started as
+	// `serve` with ReloadRules generated rules on a temporary data dir,
+	// and its RSS read after ServeIdle (default 2s) idle once ready.
+	ServeBinary string
+	ServeIdle   time.Duration
 	// DrainTimeout bounds each wait for the deliveries of acknowledged
 	// events (default 60s).
 	DrainTimeout time.Duration
@@ -96,6 +102,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MatchDuration <= 0 {
 		c.MatchDuration = time.Second
+	}
+	if c.ServeIdle <= 0 {
+		c.ServeIdle = 2 * time.Second
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 60 * time.Second
@@ -180,6 +189,9 @@ type Result struct {
 	IdleRSS         uint64     // VmRSS after the run, collected, ReloadRules loaded
 	IdleHeap        uint64     // Go heap in use then
 	IdleRulesLoaded int
+	// Serve is a fresh `switchyard serve` idle with ReloadRules rules
+	// (zero unless Config.ServeBinary is set).
+	Serve ServeMemory
 }
 
 // Latency summarises end-to-end times.
@@ -414,11 +426,11 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	// 8. Matching cost against the rule count, in-process.
 	fmt.Fprintf(c.Progress, "bench: matching with 10 and %d rules\n", c.ReloadRules)
 	res.MatchRules = [2]int{10, c.ReloadRules}
-	for i, n := range res.MatchRules {
-		if res.MatchRate[i], err = matchRate(genSources, n, c.MatchDuration); err != nil {
-			return nil, err
-		}
+	rates, err := matchRates(genSources, res.MatchRules[:], c.MatchDuration)
+	if err != nil {
+		return nil, err
 	}
+	copy(res.MatchRate[:], rates)
 
 	// 9. Memory: the peak, and idle with the reloaded rules.
 	res.PeakRSS = procStatus("VmHWM")
@@ -433,6 +445,14 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	runtime.ReadMemStats(&ms)
 	res.IdleRSS, res.IdleHeap = procStatus("VmRSS"), ms.HeapInuse
 	res.IdleRulesLoaded = r.Config().File.Set.Len()
+
+	// 10. Memory as a user sees it: the binary alone, idle.
+	if c.ServeBinary != "" {
+		fmt.Fprintf(c.Progress, "bench: memory of %s serve with %d rules, idle %s\n", c.ServeBinary, c.ReloadRules+1, c.ServeIdle)
+		if res.Serve, err = serveMemory(ctx, c.ServeBinary, genSources, c.ReloadRules, c.ServeIdle); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 
