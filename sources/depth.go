@@ -18,7 +18,9 @@ const MaxDepth = 64
 // float64 (which Normalize could not decode after the 202: the envelope
 // check must refuse what Normalize would). It is one pass over the bytes,
 // aware of strings (brackets inside a string, escaped quotes), and does not
-// allocate. It does not validate the JSON: the decoder that runs next does.
+// allocate. It does not validate the JSON. scanTop makes the same checks in
+// its own pass; refusal runs this one again, then encoding/json, so that a
+// refused body gets the error it always got.
 func checkDepth(body []byte, max int) error {
 	depth := 0
 	inString := false

@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"encoding/json"
 	"net/http"
 )
 
@@ -22,10 +21,11 @@ func setupGitHub(s *source, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, secret, body) }
+	keyed := newKeyedMAC(spec, secret)
+	s.verify = func(r *http.Request, body []byte) error { return keyed.verify(r.Header, body) }
 	s.sign = headerSigner(spec, secret)
-	s.envelope = func(get getter, _ map[string]json.RawMessage, body []byte) (Envelope, error) {
-		env := Envelope{ID: get("X-GitHub-Delivery"), Event: get("X-GitHub-Event")}
+	s.envelope = func(get getter, _ members, body []byte) (Envelope, error) {
+		env := Envelope{ID: get.get("X-GitHub-Delivery"), Event: get.get("X-GitHub-Event")}
 		if env.ID == "" {
 			env.ID = bodyID(body)
 		}

@@ -2,7 +2,7 @@ package sources
 
 import (
 	"bytes"
-	"encoding/hex"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +31,8 @@ func setupLeanbe(s *source, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s.verify = func(_ *http.Request, body []byte) error { return leanbeVerify(spec, secret, body) }
+	keyed := newKeyedMAC(spec, secret)
+	s.verify = func(_ *http.Request, body []byte) error { return leanbeVerify(keyed, body) }
 	s.sign = func(body []byte, _ time.Time) (Signed, error) {
 		signed, err := leanbeSign(spec, secret, body)
 		if err != nil {
@@ -39,54 +40,66 @@ func setupLeanbe(s *source, cfg Config) error {
 		}
 		return Signed{Body: signed, Header: http.Header{}}, nil
 	}
-	s.envelope = func(_ getter, top map[string]json.RawMessage, body []byte) (Envelope, error) {
-		ev, err := requireString(top, "event")
+	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+		ev, err := requireString(top, memEvent)
 		if err != nil {
 			return Envelope{}, err
 		}
-		p, ok := top["payload"]
+		p, ok := top.get(memPayload)
 		if !ok {
 			return Envelope{}, fmt.Errorf("%w: missing \"payload\"", ErrMalformed)
 		}
-		if len(p) == 0 || p[0] != '{' {
+		if p[0] != '{' {
 			return Envelope{}, fmt.Errorf("%w: \"payload\" is not an object", ErrMalformed)
 		}
 		// The id hashes the event name and the payload bytes, not the whole
 		// body: a retry that carries a new triggeredAt is still the same
 		// delivery. The payload holds updatedAt, so two real changes differ.
-		return Envelope{ID: bodyID(append([]byte(ev+"\x00"), p...)), Event: ev}, nil
+		return Envelope{ID: payloadID(ev, p), Event: ev}, nil
 	}
 	s.dataKey = "payload"
 	s.timeOf = timeRFC3339("triggeredAt")
 	return nil
 }
 
-func leanbeVerify(spec hmacSpec, secret, body []byte) error {
-	top, err := decodeTop(body)
+// payloadID hashes the event name, a NUL and the payload's bytes.
+func payloadID(event string, payload []byte) string {
+	h := sha256.New()
+	_, _ = io.WriteString(h, event)
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write(payload)
+	var sum [sha256.Size]byte
+	return hashID([sha256.Size]byte(h.Sum(sum[:0])))
+}
+
+func leanbeVerify(keyed *keyedMAC, body []byte) error {
+	top, err := scanTop(body)
 	if err != nil {
 		return err // ErrMalformed: the signature lives in a body that is not JSON
 	}
-	payload, ok := top["payload"]
+	payload, ok := top.get(memPayload)
 	if !ok {
 		return fmt.Errorf("%w: no payload to verify", ErrUnauthorized)
 	}
-	if _, ok := top["signature"]; !ok {
+	if _, ok := top.get(memSignature); !ok {
 		return fmt.Errorf("%w: missing signature member", ErrUnauthorized)
 	}
-	sigHex, ok := optString(top, "signature")
+	sigHex, ok := optString(top, memSignature)
 	if !ok {
 		return fmt.Errorf("%w: signature member is not a string", ErrUnauthorized)
 	}
-	sig, err := hex.DecodeString(sigHex)
+	st := keyed.get()
+	defer keyed.put(st)
+	sig, err := keyed.decodeSig(st, sigHex)
 	if err != nil {
 		return fmt.Errorf("%w: signature member is not hex", ErrUnauthorized)
 	}
-	if macEqual(sig, spec.mac(secret, payload)) {
+	if macEqual(sig, st.mac(payload)) {
 		return nil
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, payload); err == nil && !bytes.Equal(compact.Bytes(), payload) {
-		if macEqual(sig, spec.mac(secret, compact.Bytes())) {
+		if macEqual(sig, st.mac(compact.Bytes())) {
 			return nil
 		}
 	}
@@ -98,7 +111,7 @@ func leanbeVerify(spec hmacSpec, secret, body []byte) error {
 // edits bytes in place of decoding and re-encoding, so nothing else in the
 // body changes.
 func leanbeSign(spec hmacSpec, secret, body []byte) ([]byte, error) {
-	if _, err := decodeTop(body); err != nil {
+	if _, err := scanTop(body); err != nil {
 		return nil, err
 	}
 	type span struct{ start, end int64 }
@@ -107,7 +120,7 @@ func leanbeSign(spec hmacSpec, secret, body []byte) ([]byte, error) {
 		sigs    []span
 	)
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // the opening brace, checked by decodeTop
+	if _, err := dec.Token(); err != nil { // the opening brace, checked by scanTop
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	for dec.More() {

@@ -39,8 +39,20 @@ func Vendors() []string {
 }
 
 // getter reads one header by name: the request's http.Header on the ack
-// path, the stored lower-cased map in Normalize.
-type getter func(name string) string
+// path, the stored lower-cased map in Normalize. It is a value, not a
+// closure over either, so that passing it costs no allocation.
+type getter struct {
+	req       http.Header
+	stored    map[string]string
+	useStored bool
+}
+
+func (g getter) get(name string) string {
+	if g.useStored {
+		return g.stored[strings.ToLower(name)]
+	}
+	return g.req.Get(name)
+}
 
 // source is the one Source implementation; each vendor's setup function
 // fills in the parts that differ.
@@ -53,8 +65,9 @@ type source struct {
 	verify func(r *http.Request, body []byte) error
 	// sign produces the header (and, for Leanbe, the body) verify accepts.
 	sign func(body []byte, now time.Time) (Signed, error)
-	// envelope extracts the id and event name from a decoded top level.
-	envelope func(get getter, top map[string]json.RawMessage, body []byte) (Envelope, error)
+	// envelope extracts the id and event name from the members scanTop
+	// found.
+	envelope func(get getter, top members, body []byte) (Envelope, error)
 	// timeOf reads when the vendor says the event happened (zero if unknown).
 	timeOf func(payload map[string]any, get getter) time.Time
 	// dataKey is the body member holding the vendor's event object.
@@ -159,21 +172,21 @@ func (s *source) checkKey(r *http.Request) error {
 	return nil
 }
 
-// Envelope decodes only the top level of the body (values stay raw) and
-// reads the id and event name.
+// Envelope checks the body in one pass that copies nothing (scanTop) and
+// reads the id and event name from the members it found.
 func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
-	top, err := decodeTop(body)
+	top, err := scanTop(body)
 	if err != nil {
 		return Envelope{}, err
 	}
-	return s.envelope(header.Get, top, body)
+	return s.envelope(getter{req: header}, top, body)
 }
 
 // Normalize decodes the verified body into the normalized event. The id and
 // event name come from the same code as Envelope, so both always agree.
 func (s *source) Normalize(body []byte, header map[string]string) (event.Event, error) {
-	get := func(name string) string { return header[strings.ToLower(name)] }
-	top, err := decodeTop(body)
+	get := getter{stored: header, useStored: true}
+	top, err := scanTop(body)
 	if err != nil {
 		return event.Event{}, err
 	}
@@ -213,69 +226,15 @@ func (s *source) dataOf(payload map[string]any) map[string]any {
 	return map[string]any{"value": v}
 }
 
-// decodeTop checks that body is one JSON object and returns its members,
-// undecoded. Member names are matched exactly (encoding/json's struct
-// decoding would match them case-insensitively, and disagree with the map
-// Normalize builds); with duplicate names the last one wins, as in Normalize.
-func decodeTop(body []byte) (map[string]json.RawMessage, error) {
-	i := 0
-	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
-		i++
-	}
-	if i == len(body) || body[i] != '{' {
-		return nil, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
-	}
-	if err := checkDepth(body[i:], MaxDepth); err != nil {
-		return nil, err
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	return top, nil
-}
-
-// optString returns the member name if it is a JSON string.
-func optString(top map[string]json.RawMessage, name string) (string, bool) {
-	raw, ok := top[name]
-	if !ok || len(raw) == 0 || raw[0] != '"' {
-		return "", false
-	}
-	var v string
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return "", false
-	}
-	return v, true
-}
-
-// requireString returns the member name, which must be a non-empty string.
-func requireString(top map[string]json.RawMessage, name string) (string, error) {
-	if _, ok := top[name]; !ok {
-		return "", fmt.Errorf("%w: missing %q", ErrMalformed, name)
-	}
-	v, ok := optString(top, name)
-	if !ok {
-		return "", fmt.Errorf("%w: %q is not a string", ErrMalformed, name)
-	}
-	if v == "" {
-		return "", fmt.Errorf("%w: %q is empty", ErrMalformed, name)
-	}
-	return v, nil
-}
-
-// firstString returns the first of names that is a non-empty string member.
-func firstString(top map[string]json.RawMessage, names ...string) (string, bool) {
-	for _, n := range names {
-		if v, ok := optString(top, n); ok && v != "" {
-			return v, true
-		}
-	}
-	return "", false
-}
-
 // bodyID is the delivery id of vendors that send none: a hash of the
 // verified bytes, so that a retry of the same bytes deduplicates.
 func bodyID(body []byte) string {
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:])[:bodyIDHexChars]
+	return hashID(sha256.Sum256(body))
+}
+
+// hashID writes the first bodyIDHexChars hex digits of a hash.
+func hashID(sum [sha256.Size]byte) string {
+	var buf [bodyIDHexChars]byte
+	hex.Encode(buf[:], sum[:bodyIDHexChars/2])
+	return string(buf[:])
 }

@@ -41,7 +41,7 @@ func timeUnix(name string, perSecond int64) func(map[string]any, getter) time.Ti
 // timeHeaderUnix reads a Unix time in seconds from a header.
 func timeHeaderUnix(name string) func(map[string]any, getter) time.Time {
 	return func(_ map[string]any, get getter) time.Time {
-		n, ok := integer(get(name))
+		n, ok := integer(get.get(name))
 		if !ok {
 			return time.Time{}
 		}

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -33,6 +32,7 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 		return err
 	}
 	tol := tolerance(cfg)
+	keyed := newKeyedMAC(spec, secret)
 	s.verify = func(r *http.Request, body []byte) error {
 		id, err := singleHeader(r.Header, "Webhook-Id")
 		if err != nil {
@@ -49,8 +49,11 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 		if err := checkTimestamp(ts, now(), tol); err != nil {
 			return err
 		}
-		want := spec.mac(secret, []byte(id), []byte("."), []byte(ts), []byte("."), body)
-		for _, f := range strings.Fields(sigs) {
+		st := keyed.get()
+		defer keyed.put(st)
+		st.prefix = append(append(append(append(st.prefix[:0], id...), '.'), ts...), '.')
+		want := st.mac(st.prefix, body)
+		for f := range strings.FieldsSeq(sigs) {
 			ver, sig, ok := strings.Cut(f, ",")
 			if !ok || ver != "v1" {
 				continue
@@ -72,12 +75,12 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 		h.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac))
 		return Signed{Body: body, Header: h}, nil
 	}
-	s.envelope = func(get getter, top map[string]json.RawMessage, _ []byte) (Envelope, error) {
-		id := get("Webhook-Id")
+	s.envelope = func(get getter, top members, _ []byte) (Envelope, error) {
+		id := get.get("Webhook-Id")
 		if id == "" {
 			return Envelope{}, fmt.Errorf("%w: missing webhook-id", ErrMalformed)
 		}
-		ev, ok := optString(top, "type")
+		ev, ok := optString(top, memType)
 		if !ok || ev == "" {
 			ev = defaultEventName
 		}
@@ -113,13 +116,14 @@ func setupStripe(s *source, cfg Config, now func() time.Time) error {
 		return err
 	}
 	tol := tolerance(cfg)
+	keyed := newKeyedMAC(spec, secret)
 	s.verify = func(r *http.Request, body []byte) error {
 		v, err := singleHeader(r.Header, "Stripe-Signature")
 		if err != nil {
 			return err
 		}
 		var ts string
-		var sigs []string
+		sigs := make([]string, 0, 4)
 		for item := range strings.SplitSeq(v, ",") {
 			k, val, _ := strings.Cut(strings.TrimSpace(item), "=")
 			switch k {
@@ -141,9 +145,12 @@ func setupStripe(s *source, cfg Config, now func() time.Time) error {
 		if err := checkTimestamp(ts, now(), tol); err != nil {
 			return err
 		}
-		want := spec.mac(secret, []byte(ts), []byte("."), body)
+		st := keyed.get()
+		defer keyed.put(st)
+		st.prefix = append(append(st.prefix[:0], ts...), '.')
+		want := st.mac(st.prefix, body)
 		for _, sig := range sigs {
-			got, err := hex.DecodeString(sig)
+			got, err := keyed.decodeSig(st, sig)
 			if err == nil && macEqual(got, want) {
 				return nil
 			}
@@ -156,12 +163,12 @@ func setupStripe(s *source, cfg Config, now func() time.Time) error {
 		h.Set("Stripe-Signature", "t="+ts+",v1="+hex.EncodeToString(spec.mac(secret, []byte(ts), []byte("."), body)))
 		return Signed{Body: body, Header: h}, nil
 	}
-	s.envelope = func(_ getter, top map[string]json.RawMessage, _ []byte) (Envelope, error) {
-		id, err := requireString(top, "id")
+	s.envelope = func(_ getter, top members, _ []byte) (Envelope, error) {
+		id, err := requireString(top, memID)
 		if err != nil {
 			return Envelope{}, err
 		}
-		ev, err := requireString(top, "type")
+		ev, err := requireString(top, memType)
 		if err != nil {
 			return Envelope{}, err
 		}

@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -14,8 +13,8 @@ func setupSleekplan(s *source, cfg Config) error {
 	if err := keyOnly(cfg); err != nil {
 		return err
 	}
-	s.envelope = func(_ getter, top map[string]json.RawMessage, body []byte) (Envelope, error) {
-		ev, err := requireString(top, "action")
+	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+		ev, err := requireString(top, memAction)
 		if err != nil {
 			return Envelope{}, err
 		}
@@ -33,12 +32,12 @@ func setupUserback(s *source, cfg Config) error {
 	if err := keyOnly(cfg); err != nil {
 		return err
 	}
-	s.envelope = func(_ getter, top map[string]json.RawMessage, body []byte) (Envelope, error) {
-		typ, err := requireString(top, "type")
+	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+		typ, err := requireString(top, memType)
 		if err != nil {
 			return Envelope{}, err
 		}
-		action, err := requireString(top, "action")
+		action, err := requireString(top, memAction)
 		if err != nil {
 			return Envelope{}, err
 		}
@@ -62,14 +61,15 @@ func setupProductLift(s *source, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, secret, body) }
+	keyed := newKeyedMAC(spec, secret)
+	s.verify = func(r *http.Request, body []byte) error { return keyed.verify(r.Header, body) }
 	s.sign = headerSigner(spec, secret)
-	s.envelope = func(_ getter, top map[string]json.RawMessage, _ []byte) (Envelope, error) {
-		id, err := requireString(top, "id")
+	s.envelope = func(_ getter, top members, _ []byte) (Envelope, error) {
+		id, err := requireString(top, memID)
 		if err != nil {
 			return Envelope{}, err
 		}
-		ev, err := requireString(top, "event")
+		ev, err := requireString(top, memEvent)
 		if err != nil {
 			return Envelope{}, err
 		}
@@ -95,10 +95,11 @@ func setupHMAC(s *source, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, secret, body) }
+	keyed := newKeyedMAC(spec, secret)
+	s.verify = func(r *http.Request, body []byte) error { return keyed.verify(r.Header, body) }
 	s.sign = headerSigner(spec, secret)
-	s.envelope = func(_ getter, top map[string]json.RawMessage, body []byte) (Envelope, error) {
-		ev, ok := firstString(top, "event", "type", "action")
+	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+		ev, ok := firstString(top, memEvent, memType, memAction)
 		if !ok {
 			ev = defaultEventName
 		}
