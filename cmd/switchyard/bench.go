@@ -70,6 +70,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer f.Close()
 		cfg.CPUProfile = f
 	}
+	if *rulesPath == "" {
+		// The memory a user's process takes: this binary as `serve`.
+		if exe, err := os.Executable(); err == nil {
+			cfg.ServeBinary = exe
+		}
+	}
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "switchyard bench:", err)
