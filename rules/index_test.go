@@ -32,13 +32,13 @@ func TestValueIndex(t *testing.T) {
 				order = append(order, v)
 			}
 			slices.Sort(order)
-			x := newValueIndex(order, tt.lists)
-			if x.len() != len(order) {
-				t.Errorf("len = %d, want %d", x.len(), len(order))
+			x := newValueIndex(order, tt.lists, make([]entry, 6000))
+			if x.count != len(order) {
+				t.Errorf("len = %d, want %d", x.count, len(order))
 			}
 			for v, want := range tt.lists {
 				var one [1]int32
-				if got := x.lookup(v, &one); !slices.Equal(got, want) {
+				if got, _ := x.lookup(v, &one); !slices.Equal(got, want) {
 					t.Errorf("lookup(%q) = %v, want %v", v, got, want)
 				}
 			}
@@ -47,14 +47,14 @@ func TestValueIndex(t *testing.T) {
 					continue
 				}
 				var one [1]int32
-				if got := x.lookup(v, &one); got != nil {
+				if got, _ := x.lookup(v, &one); got != nil {
 					t.Errorf("lookup(%q) = %v, want none", v, got)
 				}
 			}
 		})
 	}
 	var one [1]int32
-	if got := (*valueIndex)(nil).lookup("a", &one); got != nil {
+	if got, _ := (*valueIndex)(nil).lookup("a", &one); got != nil {
 		t.Errorf("nil index: lookup = %v", got)
 	}
 }

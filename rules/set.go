@@ -15,10 +15,13 @@ import (
 // Reloading builds a new Set; nothing in a Set changes after NewSet.
 type Set struct {
 	rules []*Rule
-	// hot[i] is what Match needs first of rules[i], 32 bytes; cold[i] the
+	// hot[i] is what Match needs first of rules[i], 8 bytes; cold[i] the
 	// rest, read only for rules that need it.
 	hot  []entry
 	cold []coldEntry
+	// ones are the values of checkOne checks, each once: usually a few
+	// source names.
+	ones []string
 	// always holds the indexes of rules the index cannot narrow: they are
 	// candidates for every event.
 	always []int32
@@ -36,10 +39,9 @@ type Set struct {
 // was selected by that value). A rule that its checks refuse cannot match
 // the event and is not evaluated.
 type entry struct {
-	rule *Rule
 	// one is the only check's only value when how is checkOne, for the
-	// name pinnable[oneName].
-	one     string
+	// name pinnable[oneName]: ones[one].
+	one     uint32
 	oneName uint8
 	how     uint8 // checkNone, checkOne or checkCold: cold.check
 	// decided: the pins are the whole condition (or there is none), so a
@@ -59,13 +61,12 @@ type coldEntry struct {
 }
 
 // admits reports whether ev has the values e checks.
-func (s *Set) admits(i int32, ev *event.Event) bool {
-	e := &s.hot[i]
+func (s *Set) admits(i int32, e *entry, ev *event.Event) bool {
 	switch e.how {
 	case checkNone:
 		return true
 	case checkOne:
-		return field(ev, e.oneName) == e.one
+		return field(ev, e.oneName) == s.ones[e.one]
 	}
 	for _, p := range s.cold[i].check {
 		if !slices.Contains(p.vals, field(ev, p.name)) {
@@ -125,6 +126,7 @@ func newSet(rules []*Rule, indexed bool) *Set {
 		}
 		return out
 	}
+	ones := map[string]uint32{}
 	var (
 		buckets [len(pinnable)]map[string][]int32
 		order   [len(pinnable)][]string
@@ -135,7 +137,7 @@ func newSet(rules []*Rule, indexed bool) *Set {
 		for j := 1; j < len(need); j++ {
 			need[j].vals = intern(need[j].vals)
 		}
-		e := entry{rule: r, decided: r.Program == nil || r.decided}
+		e := entry{decided: r.Program == nil || r.decided}
 		s.cold[i].program = r.Program
 		if len(need) == 0 {
 			s.hot[i] = e
@@ -146,7 +148,14 @@ func newSet(rules []*Rule, indexed bool) *Set {
 		// the others are checked.
 		switch check := need[1:]; {
 		case len(check) == 1 && len(check[0].vals) == 1:
-			e.how, e.oneName, e.one = checkOne, check[0].name, check[0].vals[0]
+			v := check[0].vals[0]
+			k, ok := ones[v]
+			if !ok {
+				k = uint32(len(s.ones))
+				ones[v] = k
+				s.ones = append(s.ones, v)
+			}
+			e.how, e.oneName, e.one = checkOne, check[0].name, k
 		case len(check) > 0:
 			e.how, s.cold[i].check = checkCold, check
 		}
@@ -167,7 +176,7 @@ func newSet(rules []*Rule, indexed bool) *Set {
 	}
 	for name, m := range buckets {
 		if m != nil {
-			s.by[name] = newValueIndex(order[name], m)
+			s.by[name] = newValueIndex(order[name], m, s.hot)
 		}
 	}
 	return s
@@ -200,7 +209,7 @@ func (s *Set) Len() int { return len(s.rules) }
 
 // Match returns the rules ev matches, in file order, and the conditions that
 // failed at run time (not matched, reported so the caller can log and count
-// them). With the index, a rule is evaluated only when the event's event,
+// them). The caller must not modify matched: it may share the Set's memory. With the index, a rule is evaluated only when the event's event,
 // source and vendor are among the values its condition and source: list
 // pin them to, so a rule that pins another event name is neither evaluated
 // nor reported; a rule whose condition is only such pins is decided without
@@ -217,13 +226,22 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 		env map[string]any
 		v   *vm.VM
 	)
-	try := func(i int32) {
-		if !s.admits(i, ev) {
+	add := func(i int32) {
+		if matched == nil {
+			// The usual single match shares the Set's memory: no
+			// allocation per event. (A second one makes a new array: the
+			// capacity is 1.)
+			matched = s.rules[i : i+1 : i+1]
+		} else {
+			matched = append(matched, s.rules[i])
+		}
+	}
+	try := func(i int32, e *entry) {
+		if !s.admits(i, e, ev) {
 			return
 		}
-		e := &s.hot[i]
 		if e.decided {
-			matched = append(matched, e.rule)
+			add(i)
 			return
 		}
 		if v == nil {
@@ -231,9 +249,9 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 		}
 		ok, err := run(v, s.cold[i].program, env)
 		if err != nil {
-			errs = append(errs, EvalError{Rule: e.rule, Err: err})
+			errs = append(errs, EvalError{Rule: s.rules[i], Err: err})
 		} else if ok {
-			matched = append(matched, e.rule)
+			add(i)
 		}
 	}
 	// The candidates: the rules always evaluated and the event's buckets,
@@ -242,19 +260,25 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 		lists [len(pinnable) + 1][]int32
 		one   [len(pinnable)][1]int32
 		n     int
+		last  *bucket
 	)
 	if len(s.always) > 0 {
 		lists[0], n = s.always, 1
 	}
 	for i, x := range s.by {
-		if l := x.lookup(field(ev, uint8(i)), &one[i]); len(l) > 0 {
-			lists[n] = l
+		if l, b := x.lookup(field(ev, uint8(i)), &one[i]); len(l) > 0 {
+			lists[n], last = l, b
 			n++
 		}
 	}
-	if n == 1 {
+	switch {
+	case n == 1 && len(s.always) == 0 && last.n == 1:
+		// The usual case: one rule, its entry in its bucket.
+		try(last.off, &last.e)
+		n = 0
+	case n == 1:
 		for _, i := range lists[0] {
-			try(i)
+			try(i, &s.hot[i])
 		}
 	}
 	for n > 1 {
@@ -264,13 +288,13 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 				best = j
 			}
 		}
-		try(lists[best][0])
+		try(lists[best][0], &s.hot[lists[best][0]])
 		if lists[best] = lists[best][1:]; len(lists[best]) == 0 {
 			n--
 			lists[best] = lists[n]
 			if n == 1 {
 				for _, i := range lists[0] {
-					try(i)
+					try(i, &s.hot[i])
 				}
 			}
 		}
