@@ -526,10 +526,14 @@ func (rc *receiver) release(took time.Duration) {
 	}
 }
 
-// claimInline claims, without waiting, a slot of rc for an attempt by the
-// matcher, and one of the matcher's: only for a receiver not known to be
-// slow (over maxInlineAvg), and by at most half of the matcher's workers
-// at once, so that a receiver that turns slow holds up matching for no one.
+// claimInline claims a slot of rc for an attempt by the matcher, and one
+// of the matcher's inline slots: only for a receiver not known to be slow
+// (over maxInlineAvg), and by at most half of the matcher's workers at
+// once, so that a receiver that turns slow holds up matching for no one.
+// While the slots are busy it waits up to maxClaimWait for them: the event
+// is stored already, and waiting here slows the matcher down to what the
+// receivers take (storing a job instead costs more work exactly when there
+// is least to spare).
 func (r *Router) claimInline(rc *receiver) bool {
 	if avg := time.Duration(rc.avg.Load()); avg > maxInlineAvg {
 		return false
@@ -537,9 +541,15 @@ func (r *Router) claimInline(rc *receiver) bool {
 	select {
 	case r.inline <- struct{}{}:
 	default:
-		return false
+		t := time.NewTimer(maxClaimWait)
+		defer t.Stop()
+		select {
+		case r.inline <- struct{}{}:
+		case <-t.C:
+			return false
+		}
 	}
-	if !rc.try() {
+	if !rc.acquire() {
 		<-r.inline
 		return false
 	}

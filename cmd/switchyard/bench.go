@@ -32,6 +32,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	conns := fs.Int("connections", 32, "concurrent keep-alive connections")
 	duration := fs.Duration("duration", 3*time.Second, "length of each load phase")
 	syncMode := fs.String("sync", "1s", "store fsync: always (every write) or an interval")
+	rate := fs.Float64("rate", 0, "requests/s of the end-to-end and reload phases (default: half the ack path's rate measured alone)")
 	workers := fs.Int("http-workers", 0, "concurrent http deliveries (default: the router's)")
 	drain := fs.Duration("drain-timeout", 60*time.Second, "longest wait for the deliveries of acknowledged events")
 	logLevel := fs.String("log-level", "info", "level of the router's text log, formatted as serve does and discarded")
@@ -45,7 +46,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cfg := bench.Config{
 		RulesPath: *rulesPath, Source: *source, Vendor: *vendor, Rules: *rulesCount, ReloadRules: *reloadRules,
-		Connections: *conns, Duration: *duration, HTTPWorkers: *workers, DrainTimeout: *drain, Progress: stderr,
+		Connections: *conns, Duration: *duration, HTTPWorkers: *workers, Rate: *rate, DrainTimeout: *drain, Progress: stderr,
 	}
 	if *syncMode == "always" {
 		cfg.SyncAlways = true

@@ -63,6 +63,9 @@ type Config struct {
 	// HTTPWorkers is the router's concurrent http deliveries (0: its
 	// default).
 	HTTPWorkers int
+	// Rate is the request rate of the end-to-end and reload phases
+	// (0: half the ack path's rate measured alone, the figure).
+	Rate float64
 	// MatchDuration is how long each matching measurement runs (default 1s).
 	MatchDuration time.Duration
 	// ServeBinary is the switchyard executable. When set, the memory a
@@ -170,7 +173,8 @@ type Result struct {
 	Drain time.Duration
 
 	HalfRate Phase   // the router at half IngestAlone's rate
-	Rate     float64 // the half rate asked for
+	Rate     float64 // the half rate asked for (or Config.Rate)
+	RateSet  bool    // Rate is Config.Rate
 	E2E      Latency // 202 -> the action reaching the sink, half-rate phase
 
 	ReloadRules  int
@@ -391,7 +395,10 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 
 	// 5. Half the ack path's maximum rate: the time from each 202 to the
 	// sink.
-	res.Rate = res.IngestAlone.RPS / 2
+	res.Rate, res.RateSet = res.IngestAlone.RPS/2, c.Rate > 0
+	if res.RateSet {
+		res.Rate = c.Rate
+	}
 	fmt.Fprintf(c.Progress, "bench: end to end at %.0f requests/s, %s\n", res.Rate, c.Duration)
 	clock.on.Store(true)
 	half, err := runLoad(ctx, spec(routerAddr, true, res.Rate, 3<<20))

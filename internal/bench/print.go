@@ -30,7 +30,11 @@ func (r *Result) Print(w io.Writer) {
 	row("bare net/http (read body, 202)", r.Baseline)
 	row("switchyard ingest alone (verify, store, 202)", r.IngestAlone)
 	row("switchyard ingest, pipeline running", r.Ingest)
-	row(fmt.Sprintf("switchyard at half rate (%s/s)", count(r.Rate)), r.HalfRate)
+	rate := "half rate"
+	if r.RateSet {
+		rate = "--rate"
+	}
+	row(fmt.Sprintf("switchyard at %s (%s/s)", rate, count(r.Rate)), r.HalfRate)
 	row(fmt.Sprintf("switchyard during a reload (%s/s)", count(r.Rate)), r.Reload)
 	tw.Flush()
 	for _, p := range []Phase{r.Baseline, r.IngestAlone, r.Ingest, r.HalfRate, r.Reload} {
@@ -39,8 +43,8 @@ func (r *Result) Print(w io.Writer) {
 		}
 	}
 
-	fmt.Fprintf(w, "\nend to end (202 -> http action at the sink) at half rate, %d events: p50 %s  p90 %s  p99 %s  max %s\n",
-		r.E2E.N, ms(r.E2E.P50), ms(r.E2E.P90), ms(r.E2E.P99), ms(r.E2E.Max))
+	fmt.Fprintf(w, "\nend to end (202 -> http action at the sink) at %s, %d events: p50 %s  p90 %s  p99 %s  max %s\n",
+		rate, r.E2E.N, ms(r.E2E.P50), ms(r.E2E.P90), ms(r.E2E.P99), ms(r.E2E.Max))
 	fmt.Fprintf(w, "delivery: a backlog of %d events reached the sink in %s once the pipeline started: %s events/s (%.2f of bare requests/s)\n",
 		r.Backlog, r.BacklogTook.Round(time.Millisecond), count(r.DeliveryRate()), ratio(r.DeliveryRate(), r.Baseline.RPS))
 	fmt.Fprintf(w, "deliveries of the ingest phase with the pipeline running done %s after its last 202\n", r.Drain.Round(time.Millisecond))
