@@ -145,10 +145,11 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 		}
 		c.sources[s.Name] = source{Source: src, maxBody: maxBody}
 	}
+	ts := actions.NewTemplates() // one copy of the template functions for the whole file
 	for _, r := range f.Rules {
 		br := &rule{Rule: r}
 		for i, a := range r.Actions {
-			act, err := buildAction(f, a, o)
+			act, err := buildAction(f, a, o, ts)
 			if err != nil {
 				fail(a.Pos, "rule %q action #%d (%s): %v", r.Name, i+1, a.Kind, err)
 				continue
@@ -185,24 +186,24 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 	return c, nil
 }
 
-func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions) (actions.Action, error) {
+func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions, ts *actions.Templates) (actions.Action, error) {
 	switch a.Kind {
 	case "slack":
 		if f.Slack == nil {
 			return nil, errors.New("a slack action needs a top-level slack: block")
 		}
 		return slack.New(slack.Config{Token: f.Slack.Token, WebhookURL: f.Slack.WebhookURL, APIURL: f.Slack.APIURL},
-			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji})
+			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji, Templates: ts})
 	case "http":
 		h := a.HTTP
-		return webhook.New(webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout}, o.HTTPClient)
+		return webhook.New(webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout, Templates: ts}, o.HTTPClient)
 	case "email":
 		if f.SMTP == nil {
 			return nil, errors.New("an email action needs a top-level smtp: block")
 		}
 		s := f.SMTP
 		return email.New(email.Config{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password, TLS: s.TLS, From: s.From},
-			email.Spec{To: a.Email.To, Cc: a.Email.Cc, Subject: a.Email.Subject, Text: a.Email.Text, HTML: a.Email.HTML})
+			email.Spec{To: a.Email.To, Cc: a.Email.Cc, Subject: a.Email.Subject, Text: a.Email.Text, HTML: a.Email.HTML, Templates: ts})
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
 }

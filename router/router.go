@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchyard/switchyard/queue"
+	"github.com/switchyard/switchyard/rules"
 	"github.com/switchyard/switchyard/secret"
 )
 
@@ -23,6 +25,9 @@ import (
 type Options struct {
 	// RulesPath is the rules file, read at New and at every Reload.
 	RulesPath string
+	// Rules, when set, is RulesPath already loaded (by a caller that needed
+	// it first): New builds it instead of reading the file again.
+	Rules *rules.File
 	// Getenv expands ${VAR}; nil reads the environment.
 	Getenv func(string) (string, bool)
 	Queue  *queue.Queue
@@ -104,7 +109,13 @@ func New(o Options) (*Router, error) {
 	}
 	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry),
 		inline: make(chan struct{}, max(1, o.MatchWorkers/2))}
-	cfg, err := r.load()
+	var cfg *Config
+	var err error
+	if o.Rules != nil {
+		cfg, err = Build(o.Rules, r.buildOptions())
+	} else {
+		cfg, err = r.load()
+	}
 	if err != nil {
 		r.metrics.reloadOK.Set(0)
 		return nil, err
@@ -131,7 +142,11 @@ type ReloadStatus struct {
 }
 
 func (r *Router) load() (*Config, error) {
-	return Load(r.opts.RulesPath, r.opts.Getenv, BuildOptions{HTTPClient: r.opts.HTTPClient, Now: r.opts.Now})
+	return Load(r.opts.RulesPath, r.opts.Getenv, r.buildOptions())
+}
+
+func (r *Router) buildOptions() BuildOptions {
+	return BuildOptions{HTTPClient: r.opts.HTTPClient, Now: r.opts.Now}
 }
 
 func (r *Router) swap(cfg *Config) {
@@ -142,6 +157,9 @@ func (r *Router) swap(cfg *Config) {
 	r.metrics.reloadOK.Set(1)
 	r.metrics.reloadTime.Set(float64(r.opts.Now().Unix()))
 	r.metrics.setConfig(cfg)
+	// Loading a big file leaves garbage several times the size of the rule
+	// set; hand it back to the system now rather than keep it resident.
+	go debug.FreeOSMemory()
 }
 
 // Config returns the config in force.

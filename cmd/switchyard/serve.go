@@ -115,7 +115,7 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 	}
 	defer q.Close()
 
-	r, err := router.New(router.Options{RulesPath: o.rules, Queue: q, Logger: log, AdminToken: o.adminToken})
+	r, err := router.New(router.Options{RulesPath: o.rules, Rules: f, Queue: q, Logger: log, AdminToken: o.adminToken})
 	if err != nil {
 		return err
 	}
