@@ -178,10 +178,11 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	}
 	log := o.Logger
 	asyncOpts := []jetstream.JetStreamOpt{
-		// Send's messages are not waited for; a failure is only logged.
+		// PublishAll's sends are waited for, but a lost acknowledgement
+		// must end the wait.
 		jetstream.WithPublishAsyncTimeout(publishAttemptTimeout),
 		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
-			log.Warn("asynchronous publish failed", "subject", m.Subject, "err", err)
+			log.Debug("asynchronous publish failed; it is tried again", "subject", m.Subject, "err", err)
 		}),
 	}
 	q.js, err = jetstream.New(q.nc, asyncOpts...)
@@ -353,11 +354,13 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 	return nil
 }
 
-// Send stores data on subject without waiting for the store to acknowledge
-// it: for records that must never hold up the caller and whose loss is
-// acceptable. A message the store refuses or never acknowledges is logged.
+// Send stores data on subject without waiting for the store, or asking it,
+// to acknowledge it: for records that must never hold up the caller and
+// whose loss is acceptable. It is a plain NATS publish to the stream's
+// subject (the stream stores it; with no reply subject the server sends no
+// acknowledgement), so a record lost on the way is not reported.
 func (q *Queue) Send(subject string, data []byte) error {
-	if _, err := q.js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: data}, jetstream.WithRetryAttempts(0)); err != nil {
+	if err := q.nc.Publish(subject, data); err != nil {
 		return fmt.Errorf("queue: send %s: %w", subject, err)
 	}
 	return nil
@@ -559,13 +562,6 @@ func (q *Queue) Ping(ctx context.Context) error {
 // Close drains the connection and stops the embedded server, flushing its
 // store to disk.
 func (q *Queue) Close() {
-	if q.js != nil {
-		// Let Send's last records reach the store.
-		select {
-		case <-q.js.PublishAsyncComplete():
-		case <-time.After(2 * time.Second):
-		}
-	}
 	for _, nc := range []*nats.Conn{q.nc, q.pnc} {
 		if nc == nil {
 			continue

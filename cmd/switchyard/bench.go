@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -37,6 +38,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	drain := fs.Duration("drain-timeout", 60*time.Second, "longest wait for the deliveries of acknowledged events")
 	logLevel := fs.String("log-level", "info", "level of the router's text log, formatted as serve does and discarded")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and half-rate phases to this file")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -83,5 +85,18 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	res.Print(stdout)
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err == nil {
+			err = pprof.Lookup("allocs").WriteTo(f, 0)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "switchyard bench:", err)
+			return 1
+		}
+	}
 	return 0
 }
