@@ -165,8 +165,14 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		Key: ev.Key(), Source: ev.Source, Vendor: ev.Vendor, Event: ev.Event, ID: ev.ID,
 		Time: ev.Time, Received: ev.Received, Rules: ruleNames(matched),
 	}
+	// An event delivered to the matcher again (its acknowledgement was lost
+	// to a crash or a failover) may have had its deliveries made already:
+	// this time they all become jobs, which their ids deduplicate, so that
+	// each is made at most once more however often the event comes back.
+	firstTime := true
 	if md, err := m.Metadata(); err == nil {
 		rec.EventSeq = md.Sequence.Stream
+		firstTime = md.NumDelivered <= 1
 	}
 	for _, e := range evalErrs {
 		r.metrics.evalErrors.WithLabelValues(e.Rule.Name).Inc()
@@ -207,7 +213,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 				continue
 			}
 			rc := r.receiver(a.Kind, rl.Name, i)
-			if !r.claimInline(rc) {
+			if !firstTime || !r.claimInline(rc) {
 				queueJob(j, 0, time.Time{})
 				continue
 			}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchyard/switchyard/queue"
 	"github.com/switchyard/switchyard/secret"
 	"github.com/switchyard/switchyard/sources"
@@ -563,5 +565,66 @@ func TestQuickReceiverMayUseMoreThanItsShare(t *testing.T) {
 	eventually(t, "every delivery", delivered(n+1))
 	if got := most.Load(); got < 2 || got > 3 {
 		t.Fatalf("a quick receiver had at most %d attempts at once; want 2 or 3 of 4 workers", got)
+	}
+}
+
+// An event the matcher gets again (its acknowledgement was lost) may have
+// had its deliveries made already: they become jobs, deduplicated by their
+// ids, instead of being made again at once by the matcher each time.
+func TestRedeliveredEventIsDeliveredThroughJobs(t *testing.T) {
+	s := newSink(t)
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(rulesFor(s.srv.URL, "{ attempts: 2 }")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q, err := queue.Open(ctx, queue.Options{DataDir: filepath.Join(dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	r, err := New(Options{RulesPath: rulesPath, Queue: q, Getenv: func(k string) (string, bool) { return testSecret, k == "PL_SECRET" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := httptest.NewServer(r.PublicHandler())
+	defer pub.Close()
+	h := &harness{r: r, public: pub.URL}
+	h.send(t, "again", "t")
+
+	// Someone took the event as the matcher and never acknowledged it.
+	stream, err := q.Stream(ctx, queue.EventsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: "matcher", FilterSubject: queue.EventsSubject + ".>", AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: 15 * time.Second, MaxDeliver: -1, MaxAckPending: 20000, DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range batch.Messages() {
+		if err := m.Nak(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "the delivery", func() bool { return s.ok.Load() == 1 })
+	info, err := q.StreamInfo(ctx, queue.JobsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.LastSeq != 1 {
+		t.Fatalf("the redelivered event's delivery stored %d jobs, want 1", info.State.LastSeq)
 	}
 }
