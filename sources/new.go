@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -75,6 +74,8 @@ type source struct {
 	// wholeBody makes the whole body the data when dataKey is absent
 	// (generic kinds whose bodies have no envelope, e.g. GitHub).
 	wholeBody bool
+	// decoders decode bodies in Normalize.
+	decoders decoders
 }
 
 // New builds the Source described by cfg. now is the clock used for signed
@@ -182,21 +183,18 @@ func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
 	return s.envelope(getter{req: header}, top, body)
 }
 
-// Normalize decodes the verified body into the normalized event. The id and
+// Normalize decodes the verified body into the normalized event, in one
+// pass that also finds the members Envelope reads (decodeTop). The id and
 // event name come from the same code as Envelope, so both always agree.
 func (s *source) Normalize(body []byte, header map[string]string) (event.Event, error) {
 	get := getter{stored: header, useStored: true}
-	top, err := scanTop(body)
-	if err != nil {
-		return event.Event{}, err
+	payload, top, ok := s.decoders.decodeTop(body) // accepts what scanTop accepts
+	if !ok {
+		return event.Event{}, refusal(body)
 	}
 	env, err := s.envelope(get, top, body)
 	if err != nil {
 		return event.Event{}, err
-	}
-	var payload map[string]any
-	if err := json.Unmarshal(body, &payload); err != nil {
-		return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return event.Event{
 		Source:  s.name,
