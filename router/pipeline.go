@@ -194,12 +194,6 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		}
 		jobs = append(jobs, jm)
 	}
-	type inlined struct {
-		job *Job
-		act *action
-		rc  *receiver
-		out outcome
-	}
 	var inline []inlined
 	for _, rl := range matched {
 		r.metrics.matches.WithLabelValues(rl.Name).Inc()
@@ -225,21 +219,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	// its jobs has a second record).
 	rec.At = now.UTC()
 	r.record(matchSubject+"."+ev.Source, rec)
-	// The event's own attempts run side by side, so that a receiver that
-	// turns slow does not hold up the event's other deliveries.
-	try := func(d *inlined) {
-		d.out = r.attempt(ctx, cfg, d.act, d.job, 1, log.with("rule", d.job.Rule, "action", d.job.Kind, "attempt", 1))
-		r.releaseInline(d.rc, d.out.took)
-	}
-	if len(inline) == 1 {
-		try(&inline[0])
-	} else {
-		var wg sync.WaitGroup
-		for i := range inline {
-			wg.Go(func() { try(&inline[i]) })
-		}
-		wg.Wait()
-	}
+	r.attemptAll(ctx, cfg, inline, log)
 	for _, d := range inline {
 		switch {
 		case d.out.retry:
@@ -263,6 +243,33 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	}
 	log.Info("event matched", "rules", rec.Rules, "jobs", rec.Jobs)
 	r.ack(m, log)
+}
+
+// inlined is a delivery the matcher makes itself, holding its slots.
+type inlined struct {
+	job *Job
+	act *action
+	rc  *receiver
+	out outcome
+}
+
+// attemptAll makes the first attempt at each of an event's inlined
+// deliveries, side by side, so that a receiver that turns slow does not
+// hold up the event's other deliveries, and releases their slots.
+func (r *Router) attemptAll(ctx context.Context, cfg *Config, inline []inlined, log lazyLog) {
+	try := func(d *inlined) {
+		d.out = r.attempt(ctx, cfg, d.act, d.job, 1, log.with("rule", d.job.Rule, "action", d.job.Kind, "attempt", 1))
+		r.releaseInline(d.rc, d.out.took)
+	}
+	if len(inline) == 1 {
+		try(&inline[0])
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range inline {
+		wg.Go(func() { try(&inline[i]) })
+	}
+	wg.Wait()
 }
 
 func ruleNames(rs []*rules.Rule) []string {
