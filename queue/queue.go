@@ -258,18 +258,21 @@ func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Hea
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
 	// The first try is all most publishes need: it gets the one timer.
-	actx, acancel := context.WithTimeout(ctx, min(publishAttemptTimeout, q.publishTimeout))
+	start := time.Now()
+	deadline := start.Add(q.publishTimeout)
+	actx, acancel := context.WithDeadline(ctx, start.Add(min(q.publishTimeout, publishAttemptTimeout)))
 	ack, err := q.pjs.PublishMsg(actx, m, opts...)
 	acancel()
 	if err == nil {
 		return ack.Duplicate, nil
 	}
-	return q.retryPublish(ctx, m, opts, err)
+	return q.retryPublish(ctx, deadline, m, opts, err)
 }
 
-// retryPublish goes on with a publish whose first try failed with err.
-func (q *Queue) retryPublish(ctx context.Context, m *nats.Msg, opts []jetstream.PublishOpt, err error) (duplicate bool, _ error) {
-	ctx, cancel := context.WithTimeout(ctx, q.publishTimeout)
+// retryPublish goes on, until deadline, with a publish whose first try
+// failed with err.
+func (q *Queue) retryPublish(ctx context.Context, deadline time.Time, m *nats.Msg, opts []jetstream.PublishOpt, err error) (duplicate bool, _ error) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	uncertain := false
 	wait := 50 * time.Millisecond
@@ -347,7 +350,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 			opts = append(opts, jetstream.WithMsgID(msgs[i].ID))
 		}
 		m := &nats.Msg{Subject: msgs[i].Subject, Header: msgs[i].Header, Data: msgs[i].Data}
-		if _, err := q.retryPublish(ctx, m, opts, err); err != nil {
+		if _, err := q.retryPublish(ctx, time.Now().Add(q.publishTimeout), m, opts, err); err != nil {
 			return err
 		}
 	}
