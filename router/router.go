@@ -40,7 +40,7 @@ type Options struct {
 	// kinds get DefaultWorkers.
 	Workers map[string]int
 	// MatchWorkers is the number of events matched concurrently (default
-	// 32). Up to half of them may be making a delivery to a quick receiver
+	// 64). Up to half of them may be making a delivery to a quick receiver
 	// themselves.
 	MatchWorkers int
 	// Registry receives the metrics; nil: a new registry.
@@ -52,7 +52,7 @@ type Options struct {
 
 // DefaultWorkers are the concurrent deliveries per action kind. Each kind
 // has its own pool and consumer, so a slow Slack never holds up HTTP.
-var defaultWorkers = map[string]int{"http": 32, "slack": 8, "email": 8}
+var defaultWorkers = map[string]int{"http": 64, "slack": 8, "email": 8}
 
 // Router holds the current config and runs the pipeline.
 type Router struct {
@@ -91,7 +91,7 @@ func New(o Options) (*Router, error) {
 		o.Now = time.Now
 	}
 	if o.MatchWorkers <= 0 {
-		o.MatchWorkers = 32
+		o.MatchWorkers = 64
 	}
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
