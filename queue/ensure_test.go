@@ -259,6 +259,7 @@ func TestTransient(t *testing.T) {
 	}{
 		{context.DeadlineExceeded, true},
 		{jetstream.ErrNoStreamResponse, true},
+		{jetstream.ErrAsyncPublishTimeout, true}, // PublishAll's lost acknowledgement: tried again
 		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 503, ErrorCode: 10008, Description: "JetStream system temporarily unavailable"}), true},
 		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 400, ErrorCode: 10058, Description: "stream name already in use"}), false},
 		{fmt.Errorf("nats: %w", &jetstream.APIError{Code: 409, ErrorCode: 10158, Description: "duplicate message id is in process"}), true},

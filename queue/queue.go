@@ -332,6 +332,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 		// below, with Publish's retries.
 		futures[i], _ = q.pjs.PublishMsgAsync(sent[i], opts...)
 	}
+	deadline := time.Now().Add(q.publishTimeout) // one bound for the whole batch
 	for i, f := range futures {
 		var err error
 		if f == nil {
@@ -350,7 +351,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 			opts = append(opts, jetstream.WithMsgID(msgs[i].ID))
 		}
 		m := &nats.Msg{Subject: msgs[i].Subject, Header: msgs[i].Header, Data: msgs[i].Data}
-		if _, err := q.retryPublish(ctx, time.Now().Add(q.publishTimeout), m, opts, err); err != nil {
+		if _, err := q.retryPublish(ctx, deadline, m, opts, err); err != nil {
 			return err
 		}
 	}

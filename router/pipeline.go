@@ -219,6 +219,19 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	// its jobs has a second record).
 	rec.At = now.UTC()
 	r.record(matchSubject+"."+ev.Source, rec)
+	// The event's other deliveries are stored first, so that an attempt
+	// made here that hangs holds none of them up.
+	if len(jobs) > 0 {
+		if err := r.q.PublishAll(ctx, jobs); err != nil {
+			for _, d := range inline {
+				r.releaseInline(d.rc, 0)
+			}
+			log.Error("cannot store jobs; will match the event again", "err", err)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		jobs = jobs[:0]
+	}
 	r.attemptAll(ctx, cfg, inline, log)
 	for _, d := range inline {
 		switch {
@@ -231,11 +244,10 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 			}
 		}
 	}
-	if len(jobs) > 0 {
-		// All are sent before the first acknowledgement is awaited.
+	if len(jobs) > 0 { // the deliveries whose attempt here failed
 		if err := r.q.PublishAll(ctx, jobs); err != nil {
-			// Jobs already stored are deduplicated when the event is
-			// matched again; deliveries already made are made again.
+			// Matched again, the event's jobs are deduplicated and the
+			// deliveries made here are made once more, as jobs.
 			log.Error("cannot store jobs; will match the event again", "err", err)
 			_ = m.NakWithDelay(time.Second)
 			return
@@ -307,9 +319,15 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	n, _ := deferred.(int)
 	if nb, err := time.Parse(time.RFC3339Nano, h.Get(hdrNotBefore)); err == nil {
 		if wait := nb.Sub(r.opts.Now()); wait > 0 {
-			r.deferrals.Store(seq, n+1)
 			_ = m.NakWithDelay(wait)
 			return
+		}
+		// A job stored with its next attempt due later was put off once
+		// when first delivered, on whichever replica, so that delivery was
+		// no attempt. (Were it first delivered late enough not to be put
+		// off, this allows one attempt more than the policy, never fewer.)
+		if md.NumDelivered > 1 {
+			n++
 		}
 	}
 	tried, _ := strconv.Atoi(h.Get(hdrTried))
@@ -467,7 +485,10 @@ func (r *Router) receiver(kind, rule string, index int) *receiver {
 		return v.(*receiver)
 	}
 	n := r.workers(kind)
-	rc := &receiver{share: int64(max(1, n/4)), most: int64(max(1, n/4, n*3/4)), freed: make(chan struct{}, 1)}
+	share := max(1, n/4)
+	// freed holds a signal per possible waiter, so that two slots freed at
+	// once wake two of them.
+	rc := &receiver{share: int64(share), most: int64(max(share, n*3/4)), freed: make(chan struct{}, share)}
 	v, _ := r.inflight.LoadOrStore(key, rc)
 	return v.(*receiver)
 }
