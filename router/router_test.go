@@ -628,3 +628,50 @@ func TestRedeliveredEventIsDeliveredThroughJobs(t *testing.T) {
 		t.Fatalf("the redelivered event's delivery stored %d jobs, want 1", info.State.LastSeq)
 	}
 }
+
+// The matcher makes at most half its workers' worth of deliveries itself:
+// with 4 workers and a receiver that hangs, two events' deliveries are
+// attempted by the matcher and the other events' become jobs.
+func TestMatcherMakesAtMostHalfItsWorkersDeliveries(t *testing.T) {
+	release := make(chan struct{})
+	var hits atomic.Int64
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer recv.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	h := start(t, rulesFor(recv.URL, "{ attempts: 2 }"), func(o *Options) { o.MatchWorkers = 4 })
+	const n = 6
+	for i := range n {
+		h.send(t, fmt.Sprintf("e%d", i), "t")
+	}
+	jobs := func() uint64 {
+		info, err := h.r.q.StreamInfo(context.Background(), queue.JobsStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State.LastSeq
+	}
+	eventually(t, "the events the matcher could not take on stored as jobs", func() bool { return jobs() >= n-2 })
+	time.Sleep(200 * time.Millisecond) // time enough for a stray extra job
+	if got := jobs(); got != n-2 {
+		t.Fatalf("%d jobs stored, want %d: the matcher should hold 2 deliveries (half its 4 workers)", got, n-2)
+	}
+	close(release)
+	var d struct{ Deliveries []DeliveryRecord }
+	eventually(t, "every delivery", func() bool {
+		h.api(t, "GET", "/api/deliveries?rule=votes&outcome=delivered", &d)
+		return len(d.Deliveries) == n
+	})
+}
