@@ -543,7 +543,7 @@ func TestQuickReceiverMayUseMoreThanItsShare(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(maxQuickAvg * 4 / 5) // quick, but too slow for the matcher to make its deliveries
+		time.Sleep(maxInlineAvg + 5*time.Millisecond) // quick (well under maxQuickAvg), but too slow for the matcher to make its deliveries
 		running.Add(-1)
 		w.WriteHeader(http.StatusNoContent)
 	}))
