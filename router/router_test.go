@@ -382,28 +382,31 @@ func TestRetryPolicyDelay(t *testing.T) {
 	}
 }
 
-// A receiver that hangs holds at most its share of the workers: the other
-// receivers' deliveries go through meanwhile, and the put-off deliveries
-// are not counted as attempts.
-func TestSlowReceiverDoesNotDelayOthers(t *testing.T) {
-	release := make(chan struct{})
-	var slowHits atomic.Int64
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slowHits.Add(1)
+// hangingReceiver is an HTTP receiver that answers nothing until release
+// is called (at the latest when the test ends), counting its requests.
+func hangingReceiver(t *testing.T) (srv *httptest.Server, hits *atomic.Int64, release func()) {
+	hits = new(atomic.Int64)
+	done := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(done) }) }
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
 		select {
-		case <-release:
+		case <-done:
 		case <-r.Context().Done():
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	defer slow.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	t.Cleanup(srv.Close)
+	t.Cleanup(release) // runs first: the server's Close waits for its requests
+	return srv, hits, release
+}
+
+// A receiver that hangs holds at most its share of the workers: the other
+// receivers' deliveries go through meanwhile, and the put-off deliveries
+// are not counted as attempts.
+func TestSlowReceiverDoesNotDelayOthers(t *testing.T) {
+	slow, slowHits, release := hangingReceiver(t)
 	fast := newSink(t)
 	h := start(t, `
 sources:
@@ -426,7 +429,7 @@ rules:
 	if got := slowHits.Load(); got != 1 {
 		t.Fatalf("the hanging receiver got %d concurrent requests; its share of 4 workers is 1", got)
 	}
-	close(release)
+	release()
 	var d struct{ Deliveries []DeliveryRecord }
 	eventually(t, "every slow delivery", func() bool {
 		h.api(t, "GET", "/api/deliveries?rule=slow&outcome=delivered", &d)
@@ -633,24 +636,7 @@ func TestRedeliveredEventIsDeliveredThroughJobs(t *testing.T) {
 // with 4 workers and a receiver that hangs, two events' deliveries are
 // attempted by the matcher and the other events' become jobs.
 func TestMatcherMakesAtMostHalfItsWorkersDeliveries(t *testing.T) {
-	release := make(chan struct{})
-	var hits atomic.Int64
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer recv.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	recv, _, release := hangingReceiver(t)
 	h := start(t, rulesFor(recv.URL, "{ attempts: 2 }"), func(o *Options) { o.MatchWorkers = 4 })
 	const n = 6
 	for i := range n {
@@ -668,7 +654,7 @@ func TestMatcherMakesAtMostHalfItsWorkersDeliveries(t *testing.T) {
 	if got := jobs(); got != n-2 {
 		t.Fatalf("%d jobs stored, want %d: the matcher should hold 2 deliveries (half its 4 workers)", got, n-2)
 	}
-	close(release)
+	release()
 	var d struct{ Deliveries []DeliveryRecord }
 	eventually(t, "every delivery", func() bool {
 		h.api(t, "GET", "/api/deliveries?rule=votes&outcome=delivered", &d)
