@@ -37,7 +37,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	workers := fs.Int("http-workers", 0, "concurrent http deliveries (default: the router's)")
 	drain := fs.Duration("drain-timeout", 60*time.Second, "longest wait for the deliveries of acknowledged events")
 	logLevel := fs.String("log-level", "info", "level of the router's text log, formatted as serve does and discarded")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the ingest and half-rate phases to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load rounds (bare, store alone, ack path alone) through the half-rate phase to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2

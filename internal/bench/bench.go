@@ -23,7 +23,10 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard/switchyard/queue"
@@ -80,8 +83,9 @@ type Config struct {
 	// Logger is the router's logger; nil formats its text log as serve
 	// does, at info, and discards it.
 	Logger *slog.Logger
-	// CPUProfile, when set, receives a CPU profile of the ingest and
-	// half-rate phases and their deliveries.
+	// CPUProfile, when set, receives a CPU profile from the first load
+	// round (bare, store alone and ack path alone take turns) to the end
+	// of the half-rate phase's deliveries.
 	CPUProfile io.Writer
 	// Progress receives a line as each phase starts; nil: none.
 	Progress io.Writer
@@ -158,6 +162,10 @@ type Result struct {
 	SyncInterval time.Duration
 
 	Baseline Phase // the bare handler
+	// StoreAlone is a handler that reads the body and stores it in an
+	// embedded queue like the router's, then answers 202: the ceiling of
+	// an ack path that stores each event before its 202.
+	StoreAlone Phase
 	// IngestAlone is the router as fast as it answers, its pipeline not
 	// yet running: the ack path (verify, store, 202) alone.
 	IngestAlone Phase
@@ -346,16 +354,16 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		return ids
 	}
 
-	// 1. The bare handler.
-	fmt.Fprintf(c.Progress, "bench: bare net/http handler, %d connections, %s\n", c.Connections, c.Duration)
-	base, err := runLoad(ctx, spec(bareAddr, false, 0, 0))
+	// 1-2. The bare handler, the store alone and the router's ack path
+	// alone, in interleaved rounds in a rotating order, so that what the
+	// machine does meanwhile weighs on the three alike. The pipeline is
+	// not running yet, so the ack path is verify, store, 202 and nothing
+	// else.
+	store, err := startStoreAlone(ctx, filepath.Join(dir, "store-alone"), queue.EventsSubject+"."+srcCfg.Name, c)
 	if err != nil {
 		return nil, err
 	}
-	res.Baseline = phaseOf(base)
-
-	// 2. The router's ack path alone, as fast as it answers: the pipeline
-	// is not running yet, so this is verify, store, 202 and nothing else.
+	defer store.close()
 	if c.CPUProfile != nil {
 		if err := pprof.StartCPUProfile(c.CPUProfile); err != nil {
 			return nil, fmt.Errorf("bench: cpu profile: %w", err)
@@ -368,15 +376,31 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 		}
 	}
 	defer stopProfile()
-	fmt.Fprintf(c.Progress, "bench: switchyard ingest alone with %d rules, %d connections, %s\n", res.Rules, c.Connections, c.Duration)
-	alone, err := runLoad(ctx, spec(routerAddr, true, 0, 1<<20))
-	if err != nil {
-		return nil, err
+	fmt.Fprintf(c.Progress, "bench: bare net/http handler, the store alone and switchyard's ack path with %d rules, %d connections, %s each in %d rounds\n",
+		res.Rules, c.Connections, c.Duration, rounds)
+	var base, stored, alone loadResult
+	kinds := []struct {
+		addr string
+		ids  bool
+		into *loadResult
+	}{{bareAddr, false, &base}, {store.addr, false, &stored}, {routerAddr, true, &alone}}
+	for round := range rounds {
+		for k := range kinds {
+			kind := kinds[(round+k)%len(kinds)]
+			sp := spec(kind.addr, kind.ids, 0, 1<<20+round*c.Connections)
+			sp.duration = c.Duration / rounds
+			l, err := runLoad(ctx, sp)
+			if err != nil {
+				return nil, err
+			}
+			kind.into.add(l)
+		}
 	}
-	res.IngestAlone = phaseOf(alone)
+	store.close()
+	res.Baseline, res.StoreAlone, res.IngestAlone = phaseOf(&base), phaseOf(&stored), phaseOf(&alone)
 
 	// 3. The pipeline starts on that backlog: how fast it delivers.
-	ids := ackIDs(alone)
+	ids := ackIDs(&alone)
 	fmt.Fprintf(c.Progress, "bench: pipeline delivering a backlog of %d events\n", len(ids))
 	t0 := time.Now()
 	startPipeline()
@@ -536,6 +560,56 @@ func (s *sink) latency(acks []ack, clock *ackClock) Latency {
 		h.add(max(at.Sub(sent), 0))
 	}
 	return Latency{N: int(h.n), P50: h.quantile(0.5), P90: h.quantile(0.9), P99: h.quantile(0.99), Max: h.max}
+}
+
+// rounds is how many turns the bare handler, the store alone and the ack
+// path alone take, each for a third of Config.Duration.
+const rounds = 3
+
+// storeAlone serves the store-alone phase: read the body, store it with
+// a message id of its own in an embedded queue opened as the router's is,
+// answer 202.
+type storeAlone struct {
+	addr string
+	q    *queue.Queue
+	stop func()
+	once sync.Once
+}
+
+func startStoreAlone(ctx context.Context, dir, subject string, c Config) (*storeAlone, error) {
+	q, err := queue.Open(ctx, queue.Options{DataDir: dir, SyncAlways: c.SyncAlways, SyncInterval: c.SyncInterval})
+	if err != nil {
+		return nil, fmt.Errorf("bench: store alone: %w", err)
+	}
+	var n atomic.Uint64
+	h := func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 0, max(r.ContentLength, 0)+512)
+		body, err := readAll(r.Body, buf)
+		if err == nil {
+			id := strconv.AppendUint(append(body[len(body):], "store-alone/"...), n.Add(1), 10)
+			_, err = q.Publish(r.Context(), subject, string(id), nil, body)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}
+	addr, stop, err := serveLoopback(http.HandlerFunc(h))
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	return &storeAlone{addr: addr, q: q, stop: stop}, nil
+}
+
+// close stops the handler and its queue, freeing their memory before the
+// phases that measure it.
+func (s *storeAlone) close() {
+	s.once.Do(func() {
+		s.stop()
+		s.q.Close()
+	})
 }
 
 // bare is the baseline: read the body, answer 202.

@@ -27,7 +27,7 @@ func tiny() Config {
 // and every acknowledged event reached the sink.
 func checkRun(t *testing.T, res *Result) {
 	t.Helper()
-	for name, p := range map[string]Phase{"baseline": res.Baseline, "ingest alone": res.IngestAlone, "ingest": res.Ingest, "half rate": res.HalfRate, "reload": res.Reload} {
+	for name, p := range map[string]Phase{"baseline": res.Baseline, "store alone": res.StoreAlone, "ingest alone": res.IngestAlone, "ingest": res.Ingest, "half rate": res.HalfRate, "reload": res.Reload} {
 		if p.OK == 0 || p.Non2xx != 0 || p.Errors != 0 {
 			t.Errorf("%s: %d ok, %d non-2xx, %d errors (statuses %v, last error %q)", name, p.OK, p.Non2xx, p.Errors, p.Statuses, p.LastErr)
 		}
@@ -61,7 +61,7 @@ func TestRunDeliversEveryAcknowledgedEvent(t *testing.T) {
 			}
 			var out strings.Builder
 			res.Print(&out)
-			for _, want := range []string{"bare net/http", "switchyard ingest alone", "delivery: a backlog", "end to end", "reload of 51 rules", "matching", "all ", "peak RSS"} {
+			for _, want := range []string{"bare net/http", "store alone (read body, store, 202)", "switchyard ingest alone", "of the store alone's requests/s", "delivery: a backlog", "end to end", "reload of 51 rules", "matching", "all ", "peak RSS"} {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("output lacks %q:\n%s", want, out.String())
 				}
@@ -241,5 +241,28 @@ func TestSinkFindsIDs(t *testing.T) {
 				t.Errorf("ids(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// The load generator reads the router's answers without a JSON decoder
+// when it can, and with one when it must.
+func TestAnswerID(t *testing.T) {
+	for _, tc := range []struct {
+		body, want string
+		ok         bool
+	}{
+		{`{"id":"productlift/abc-1","duplicate":false}` + "\n", "productlift/abc-1", true},
+		{`{"id":"a\"b","duplicate":true}`, `a"b`, true}, // escaped: decoded
+		{`{"id":"a\\b"}`, `a\b`, true},
+		{`{"duplicate":false,"id":"x"}`, "x", true}, // another order: decoded
+		{`{"id":""}`, "", false},
+		{`{"error":"unauthorized"}`, "", false},
+		{`not json`, "", false},
+		{``, "", false},
+	} {
+		got, ok := answerID([]byte(tc.body))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("answerID(%q) = %q, %v; want %q, %v", tc.body, got, ok, tc.want, tc.ok)
+		}
 	}
 }

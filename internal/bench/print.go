@@ -28,6 +28,7 @@ func (r *Result) Print(w io.Writer) {
 			ms(p.P50), ms(p.P90), ms(p.P99), ms(p.Max), p.Non2xx, p.Errors)
 	}
 	row("bare net/http (read body, 202)", r.Baseline)
+	row("store alone (read body, store, 202)", r.StoreAlone)
 	row("switchyard ingest alone (verify, store, 202)", r.IngestAlone)
 	row("switchyard ingest, pipeline running", r.Ingest)
 	rate := "half rate"
@@ -37,13 +38,15 @@ func (r *Result) Print(w io.Writer) {
 	row(fmt.Sprintf("switchyard at %s (%s/s)", rate, count(r.Rate)), r.HalfRate)
 	row(fmt.Sprintf("switchyard during a reload (%s/s)", count(r.Rate)), r.Reload)
 	tw.Flush()
-	for _, p := range []Phase{r.Baseline, r.IngestAlone, r.Ingest, r.HalfRate, r.Reload} {
+	for _, p := range []Phase{r.Baseline, r.StoreAlone, r.IngestAlone, r.Ingest, r.HalfRate, r.Reload} {
 		if p.LastErr != "" || p.Non2xx > 0 {
 			fmt.Fprintf(w, "  statuses %v; last error: %s\n", p.Statuses, p.LastErr)
 		}
 	}
 
-	fmt.Fprintf(w, "\nend to end (202 -> http action at the sink) at %s, %d events: p50 %s  p90 %s  p99 %s  max %s\n",
+	fmt.Fprintf(w, "\nthe ack path alone ran at %.2f of the store alone's requests/s (rounds of %s taking turns)\n",
+		ratio(r.IngestAlone.RPS, r.StoreAlone.RPS), (r.Duration / rounds).Round(time.Millisecond))
+	fmt.Fprintf(w, "end to end (202 -> http action at the sink) at %s, %d events: p50 %s  p90 %s  p99 %s  max %s\n",
 		rate, r.E2E.N, ms(r.E2E.P50), ms(r.E2E.P90), ms(r.E2E.P99), ms(r.E2E.Max))
 	fmt.Fprintf(w, "delivery: a backlog of %d events reached the sink in %s once the pipeline started: %s events/s (%.2f of bare requests/s)\n",
 		r.Backlog, r.BacklogTook.Round(time.Millisecond), count(r.DeliveryRate()), ratio(r.DeliveryRate(), r.Baseline.RPS))
