@@ -57,7 +57,7 @@ func (r *Result) Print(w io.Writer) {
 		reload += "; RELOAD FAILED: " + firstLine(r.ReloadErr)
 	}
 	fmt.Fprintln(w, reload)
-	fmt.Fprintf(w, "matching (in-process, one goroutine, medians of 10 rounds taking turns): %s events/s with %d rules, %s with %d: ratio %.2f\n",
+	fmt.Fprintf(w, "matching (in-process, one goroutine, medians of 50 rounds taking turns): %s events/s with %d rules, %s with %d: ratio %.2f\n",
 		count(r.MatchRate[0]), r.MatchRules[0], count(r.MatchRate[1]), r.MatchRules[1], r.MatchRatio())
 	if r.Undelivered == 0 {
 		fmt.Fprintf(w, "delivered: all %d acknowledged events reached the sink\n", r.Acked)

@@ -122,7 +122,10 @@ func matchRates(srcs []sources.Config, counts []int, d time.Duration) ([]float64
 		}
 		setups[j] = setup{f.Set, evs}
 	}
-	const rounds = 10
+	// Many short rounds, the counts taking turns, and the median of each
+	// count's rates: a neighbour that slows the machine for a while slows
+	// the rounds of every count alike.
+	const rounds = 50
 	round := max(d/rounds, time.Millisecond)
 	rates := make([][]float64, len(counts))
 	next := make([]int, len(counts))
