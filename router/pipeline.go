@@ -218,7 +218,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	// deliveries after it (an event matched again after a failure to store
 	// its jobs has a second record).
 	rec.At = now.UTC()
-	r.record(matchSubject+"."+ev.Source, rec)
+	r.recordEvent(matchSubject+"."+ev.Source, &rec)
 	// The event's other deliveries are stored first, so that an attempt
 	// made here that hangs holds none of them up.
 	if len(jobs) > 0 {
