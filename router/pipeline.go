@@ -147,8 +147,8 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		r.ack(m, log)
 		return
 	}
-	var headers map[string]string
-	if err := json.Unmarshal([]byte(h.Get(hdrHeaders)), &headers); err != nil {
+	headers, err := decodeStoredHeaders(h.Get(hdrHeaders))
+	if err != nil {
 		log.Error("stored event has unreadable headers; matching without them", "err", err)
 	}
 	ev, err := src.Normalize(m.Data(), headers)
