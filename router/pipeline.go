@@ -315,8 +315,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	}
 	// Deliveries put off, because their receiver already had its share of
 	// workers or their next attempt was not due, do not count as attempts.
-	deferred, _ := r.deferrals.Load(seq)
-	n, _ := deferred.(int)
+	n := r.deferred(seq)
 	if nb, err := time.Parse(time.RFC3339Nano, h.Get(hdrNotBefore)); err == nil {
 		if wait := nb.Sub(r.opts.Now()); wait > 0 {
 			_ = m.NakWithDelay(wait)
@@ -339,7 +338,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		if !rc.acquire() {
 			// This receiver already holds its share of the kind's workers:
 			// put the job off briefly so that other receivers keep theirs.
-			r.deferrals.Store(seq, n+1)
+			r.deferAgain(seq, n+1)
 			r.metrics.deferrals.WithLabelValues(kind).Inc()
 			_ = m.NakWithDelay(deferDelay/2 + time.Duration(jitter()*float64(deferDelay)))
 			return
@@ -442,8 +441,76 @@ func (r *Router) decodeJob(ctx context.Context, m jetstream.Msg, md *jetstream.M
 	return &j
 }
 
+// deferral is what r.deferrals keeps about a job: how many of its
+// deliveries were put off here, and when a delivery of it last came here
+// (Unix nanoseconds of r.opts.Now).
+type deferral struct {
+	n    int
+	seen int64
+}
+
+// deferred is how many deliveries of the job at seq were put off here. It
+// notes that the job was seen now, so that its count outlives the sweep for
+// as long as its deliveries keep coming here.
+func (r *Router) deferred(seq uint64) int {
+	v, ok := r.deferrals.Load(seq)
+	if !ok {
+		return 0
+	}
+	d := v.(deferral)
+	// Lost to a sweep in between, the count is kept for this delivery.
+	r.deferrals.CompareAndSwap(seq, v, deferral{n: d.n, seen: r.opts.Now().UnixNano()})
+	return d.n
+}
+
+// deferAgain notes that n deliveries of the job at seq were put off here.
+func (r *Router) deferAgain(seq uint64, n int) {
+	r.deferrals.Store(seq, deferral{n: n, seen: r.opts.Now().UnixNano()})
+}
+
 // forget drops what was kept about a job that is done with.
 func (r *Router) forget(seq uint64) { r.deferrals.Delete(seq) }
+
+// deferralTTL is how long r.deferrals keeps a job no delivery of which has
+// come here: twice the longest a job can wait between two deliveries (a
+// retry delay, the longest allowed under any config loaded; then an
+// attempt's time limit; then, should the outcome be lost, the jobs
+// consumer's AckWait), while deferDelay is under a second. A job that
+// another replica finished, or that the stream no longer holds, leaves an
+// entry behind only that long. One that another replica kept on retrying
+// all that time, were it to come back here, would count the deliveries put
+// off here as attempts, as it already counts those put off elsewhere.
+func (r *Router) deferralTTL() time.Duration {
+	longest := max(time.Duration(r.longestDelay.Load()), MaxRetryAfter, deferDelay*3/2)
+	return 2 * (longest + MaxAttemptTimeout + jobsAckWait)
+}
+
+// sweepDeferrals drops the entries of r.deferrals not seen for
+// deferralTTL before now.
+func (r *Router) sweepDeferrals(now time.Time) {
+	cutoff := now.Add(-r.deferralTTL()).UnixNano()
+	r.deferrals.Range(func(k, v any) bool {
+		if v.(deferral).seen < cutoff {
+			r.deferrals.CompareAndDelete(k, v) // unless seen meanwhile
+		}
+		return true
+	})
+}
+
+// sweepDeferralsEvery sweeps r.deferrals at each tick of every until ctx
+// is done.
+func (r *Router) sweepDeferralsEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.sweepDeferrals(r.opts.Now())
+		}
+	}
+}
 
 // deferDelay is about how long a delivery waits when its receiver already
 // has its share of workers.

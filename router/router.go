@@ -73,8 +73,13 @@ type Router struct {
 	inflight sync.Map // string -> *receiver
 	// deferrals counts, per job (its stream sequence), the deliveries put
 	// off because the receiver had its share of workers; they are not
-	// attempts.
-	deferrals sync.Map // uint64 -> int
+	// attempts. A job finished here is forgotten at once; one finished by
+	// another replica is swept out after deferralTTL.
+	deferrals sync.Map // uint64 -> deferral
+	// longestDelay is the longest retry delay (ns) of any action under any
+	// config loaded since the process started: jobs made under an older
+	// config may still be waiting that long.
+	longestDelay atomic.Int64
 	// inline holds a token per matcher worker making a delivery itself.
 	inline chan struct{}
 	// evalLogged remembers the rules whose run-time evaluation error was
@@ -151,6 +156,7 @@ func (r *Router) buildOptions() BuildOptions {
 
 func (r *Router) swap(cfg *Config) {
 	r.cur.Store(cfg)
+	raise(&r.longestDelay, int64(longestRetryDelay(cfg)))
 	r.loadedAt.Store(r.opts.Now().UTC())
 	r.lastReload.Store(&ReloadStatus{OK: true, At: r.opts.Now().UTC()})
 	r.evalLogged.Clear()
@@ -160,6 +166,24 @@ func (r *Router) swap(cfg *Config) {
 	// Loading a big file leaves garbage several times the size of the rule
 	// set; hand it back to the system now rather than keep it resident.
 	go debug.FreeOSMemory()
+}
+
+// longestRetryDelay is the longest wait between two attempts of any of
+// cfg's actions: the longest policy's Max, or a receiver's Retry-After.
+func longestRetryDelay(cfg *Config) time.Duration {
+	longest := MaxRetryAfter
+	for _, rl := range cfg.rules {
+		for _, a := range rl.actions {
+			longest = max(longest, a.policy.Max)
+		}
+	}
+	return longest
+}
+
+// raise sets a to v if v is more.
+func raise(a *atomic.Int64, v int64) {
+	for old := a.Load(); v > old && !a.CompareAndSwap(old, v); old = a.Load() {
+	}
 }
 
 // Config returns the config in force.
@@ -183,6 +207,15 @@ func (r *Router) Reload() error {
 	return nil
 }
 
+// jobsAckWait is the jobs consumers' AckWait. The queue sends heartbeats
+// while an attempt runs, so it need not cover MaxAttemptTimeout: it is how
+// long the jobs a crashed process held wait before another delivery.
+const jobsAckWait = 15 * time.Second
+
+// deferralSweepInterval is how often Run sweeps out the deferral counts
+// of jobs no longer delivered here (see deferralTTL).
+const deferralSweepInterval = time.Minute
+
 // Run consumes events and jobs until ctx is done, then lets the work in
 // flight finish.
 func (r *Router) Run(ctx context.Context) error {
@@ -203,12 +236,10 @@ func (r *Router) Run(ctx context.Context) error {
 		n := r.workers(kind)
 		run(queue.ConsumerOptions{
 			Stream: queue.JobsStream, Durable: "deliver-" + kind, Filter: queue.JobsSubject + "." + kind,
-			// The queue sends heartbeats while an attempt runs, so AckWait
-			// need not cover MaxAttemptTimeout: it is how long the jobs a
-			// crashed process held wait before another delivery.
-			Workers: n, AckWait: 15 * time.Second,
+			Workers: n, AckWait: jobsAckWait,
 		}, r.deliver)
 	}
+	wg.Go(func() { r.sweepDeferralsEvery(ctx, deferralSweepInterval) })
 	go r.metrics.pollQueue(ctx, r.q, r.opts.Now)
 	wg.Wait()
 	close(errs)
