@@ -1,7 +1,10 @@
 package router
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -59,7 +62,7 @@ func (m *fakeJobMsg) NakWithDelay(d time.Duration) error {
 
 // routerAt is a Router on an embedded queue with the rules rulesYAML and
 // the clock c, its pipeline not running: the test calls its handlers.
-func routerAt(t *testing.T, rulesYAML string, c *fakeClock) *Router {
+func routerAt(t *testing.T, rulesYAML string, c *fakeClock, opts ...func(*Options)) *Router {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rules.yaml")
@@ -71,12 +74,16 @@ func routerAt(t *testing.T, rulesYAML string, c *fakeClock) *Router {
 		t.Fatal(err)
 	}
 	t.Cleanup(q.Close)
-	r, err := New(Options{RulesPath: path, Queue: q, Now: c.Now, Getenv: func(k string) (string, bool) {
+	o := Options{RulesPath: path, Queue: q, Now: c.Now, Getenv: func(k string) (string, bool) {
 		if k == "PL_SECRET" {
 			return testSecret, true
 		}
 		return "", false
-	}})
+	}}
+	for _, f := range opts {
+		f(&o)
+	}
+	r, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,5 +225,91 @@ func TestDeferralTTLOutlastsTheLongestRetryDelay(t *testing.T) {
 		if got := r.deferralTTL(); got != tc.want {
 			t.Errorf("retry %s: ttl %s, want %s", tc.retry, got, tc.want)
 		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger and a test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// attempts are the attempt numbers of the JSON log lines with message msg.
+func (b *lockedBuffer) attempts(t *testing.T, msg string) []int {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []int
+	for _, line := range bytes.Split(bytes.TrimSpace(b.b.Bytes()), []byte("\n")) {
+		var l struct {
+			Msg     string
+			Attempt int
+		}
+		if err := json.Unmarshal(line, &l); err != nil {
+			t.Fatalf("log line %s: %v", line, err)
+		}
+		if l.Msg == msg {
+			out = append(out, l.Attempt)
+		}
+	}
+	return out
+}
+
+// A job stored after a failed attempt, with its next attempt due later, is
+// put off once for that (its first delivery, on whichever replica) and
+// then once for each time its receiver was busy here: its next attempt is
+// its second, however often it was put off.
+func TestDeliveriesPutOffAreNotAttempts(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		tried       int // attempts made before the job was stored
+		busy        int // deliveries put off here for a busy receiver
+		wantAttempt int
+	}{
+		{"new job, never busy", 0, 0, 1},
+		{"new job, busy twice", 0, 2, 1},
+		{"retried job, never busy", 1, 0, 2},
+		{"retried job, busy once", 1, 1, 2},
+		{"retried job, busy three times", 1, 3, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newFakeClock()
+			sink := newSink(t)
+			var logs lockedBuffer
+			r := routerAt(t, rulesFor(sink.srv.URL, "{ attempts: 5 }"), c, func(o *Options) {
+				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+			})
+			var notBefore time.Time
+			if tc.tried > 0 {
+				notBefore = c.Now().Add(-time.Second) // due: its first delivery was put off
+			}
+			m := voteJob(t, 1, tc.tried, notBefore)
+			m.md.NumDelivered = 1
+			if tc.tried > 0 {
+				m.md.NumDelivered = 2
+			}
+			free := busy(r)
+			for range tc.busy {
+				r.deliver(context.Background(), m)
+				m.md.NumDelivered++
+			}
+			free()
+			r.deliver(context.Background(), m)
+			if !m.acked || len(m.naks) != tc.busy {
+				t.Fatalf("acked %v, naks %v; want acked after %d put off", m.acked, m.naks, tc.busy)
+			}
+			if got := logs.attempts(t, "delivered"); len(got) != 1 || got[0] != tc.wantAttempt {
+				t.Fatalf("delivered as attempts %v, want [%d]", got, tc.wantAttempt)
+			}
+			if _, ok := r.deferralCount(1); ok {
+				t.Error("the count of a job delivered here is kept")
+			}
+		})
 	}
 }

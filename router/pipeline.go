@@ -315,7 +315,9 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	}
 	// Deliveries put off, because their receiver already had its share of
 	// workers or their next attempt was not due, do not count as attempts.
-	n := r.deferred(seq)
+	// Only the first are counted in r.deferrals.
+	busy := r.deferred(seq)
+	n := busy
 	if nb, err := time.Parse(time.RFC3339Nano, h.Get(hdrNotBefore)); err == nil {
 		if wait := nb.Sub(r.opts.Now()); wait > 0 {
 			_ = m.NakWithDelay(wait)
@@ -338,7 +340,7 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		if !rc.acquire() {
 			// This receiver already holds its share of the kind's workers:
 			// put the job off briefly so that other receivers keep theirs.
-			r.deferAgain(seq, n+1)
+			r.deferAgain(seq, busy+1)
 			r.metrics.deferrals.WithLabelValues(kind).Inc()
 			_ = m.NakWithDelay(deferDelay/2 + time.Duration(jitter()*float64(deferDelay)))
 			return
