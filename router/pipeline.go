@@ -711,11 +711,20 @@ type lazyLog struct {
 	attrs []any
 }
 
+// log writes one line with g's attributes and args. It hands the line to
+// the logger's handler itself, with no caller's program counter: the
+// handlers serve sets up report no source, and slog.Logger would walk the
+// stack for one on every line, two lines per event.
 func (g lazyLog) log(level slog.Level, msg string, args []any) {
-	if !g.l.Enabled(context.Background(), level) {
+	ctx := context.Background()
+	h := g.l.Handler()
+	if !h.Enabled(ctx, level) {
 		return
 	}
-	g.l.Log(context.Background(), level, msg, append(g.attrs[:len(g.attrs):len(g.attrs)], args...)...)
+	rec := slog.NewRecord(time.Now(), level, msg, 0)
+	rec.Add(g.attrs...)
+	rec.Add(args...)
+	_ = h.Handle(ctx, rec)
 }
 
 // with returns g with more attributes.
