@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -64,29 +63,7 @@ func (m *fakeJobMsg) NakWithDelay(d time.Duration) error {
 // the clock c, its pipeline not running: the test calls its handlers.
 func routerAt(t *testing.T, rulesYAML string, c *fakeClock, opts ...func(*Options)) *Router {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(path, []byte(rulesYAML), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	q, err := queue.Open(context.Background(), queue.Options{DataDir: filepath.Join(dir, "data")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(q.Close)
-	o := Options{RulesPath: path, Queue: q, Now: c.Now, Getenv: func(k string) (string, bool) {
-		if k == "PL_SECRET" {
-			return testSecret, true
-		}
-		return "", false
-	}}
-	for _, f := range opts {
-		f(&o)
-	}
-	r, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _ := newRouter(t, rulesYAML, append([]func(*Options){func(o *Options) { o.Now = c.Now }}, opts...)...)
 	return r
 }
 

@@ -34,18 +34,21 @@ type harness struct {
 
 const testSecret = "pl-test-secret"
 
-func start(t *testing.T, rulesYAML string, opts ...func(*Options)) *harness {
+// newRouter writes rulesYAML to a temporary rules file and makes a router
+// of it on an embedded queue in a temporary data directory, the queue
+// closed when the test ends. PL_SECRET is testSecret.
+func newRouter(t *testing.T, rulesYAML string, opts ...func(*Options)) (*Router, string) {
 	t.Helper()
 	dir := t.TempDir()
 	rulesPath := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rulesPath, []byte(rulesYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	q, err := queue.Open(ctx, queue.Options{DataDir: filepath.Join(dir, "data")})
+	q, err := queue.Open(context.Background(), queue.Options{DataDir: filepath.Join(dir, "data")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(q.Close)
 	o := Options{RulesPath: rulesPath, Queue: q, Getenv: func(k string) (string, bool) {
 		if k == "PL_SECRET" {
 			return testSecret, true
@@ -59,6 +62,13 @@ func start(t *testing.T, rulesYAML string, opts ...func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, rulesPath
+}
+
+func start(t *testing.T, rulesYAML string, opts ...func(*Options)) *harness {
+	t.Helper()
+	r, rulesPath := newRouter(t, rulesYAML, opts...)
+	ctx, cancel := context.WithCancel(context.Background())
 	pub := httptest.NewServer(r.PublicHandler())
 	adm := httptest.NewServer(r.AdminHandler())
 	done := make(chan struct{})
@@ -68,7 +78,6 @@ func start(t *testing.T, rulesYAML string, opts ...func(*Options)) *harness {
 		adm.Close()
 		cancel()
 		<-done
-		q.Close()
 	})
 	return &harness{r: r, public: pub.URL, admin: adm.URL, rules: rulesPath}
 }
