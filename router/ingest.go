@@ -154,8 +154,13 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 	} else {
 		outcome("accepted")
 	}
-	r.log.LogAttrs(req.Context(), slog.LevelInfo, "event accepted", slog.String("source", name),
-		slog.String("event", env.Event), slog.String("id", env.ID), slog.Bool("duplicate", dup))
+	if h := r.log.Handler(); h.Enabled(req.Context(), slog.LevelInfo) {
+		// As lazyLog does: no caller's program counter, which no handler
+		// serve sets up prints and slog.Logger would walk the stack for.
+		rec := slog.NewRecord(time.Now(), slog.LevelInfo, "event accepted", 0)
+		rec.AddAttrs(slog.String("source", name), slog.String("event", env.Event), slog.String("id", env.ID), slog.Bool("duplicate", dup))
+		_ = h.Handle(req.Context(), rec)
+	}
 	writeAccepted(w, env.ID, dup)
 }
 
