@@ -46,7 +46,8 @@ type Config struct {
 
 // Spec is one rule's email. To and Cc are literal addresses; Subject and
 // Text are text templates (inserted values in Subject lose CR, LF and other
-// control characters); HTML is an html/template. At least one of Text and
+// control characters, and cannot start an encoded word); HTML is an
+// html/template. At least one of Text and
 // HTML is required.
 type Spec struct {
 	To, Cc  []string
@@ -56,6 +57,21 @@ type Spec struct {
 	// Templates, when set, makes the text templates (shared by the actions
 	// of one rules file, it saves memory); nil: the action's own.
 	Templates *actions.Templates
+}
+
+// subjectValue escapes a value inserted into the subject: it loses control
+// characters (actions.HeaderValue), and an "=?" in it, which would start an
+// RFC 2047 encoded word, gets a zero-width space after the "=". A subject
+// all ASCII is sent as it is, so a value such as "=?utf-8?q?Invoice_overdue?="
+// would otherwise show in mail clients as the text it encodes; with the
+// space the subject is no longer ASCII, so it is encoded whole, and clients
+// show the value as it was typed.
+func subjectValue(s string) string {
+	s = actions.HeaderValue(s)
+	if strings.Contains(s, "=?") {
+		s = strings.ReplaceAll(s, "=?", "=\u200b?")
+	}
+	return s
 }
 
 // Action sends one message per Do over a fresh SMTP connection. It is safe
@@ -101,7 +117,7 @@ func New(cfg Config, spec Spec) (*Action, error) {
 	if actions.HeaderValue(spec.Subject) != spec.Subject {
 		return nil, errors.New("email: subject contains control characters")
 	}
-	if a.subject, err = ts.New("subject", spec.Subject, actions.HeaderValue); err != nil {
+	if a.subject, err = ts.New("subject", spec.Subject, subjectValue); err != nil {
 		return nil, fmt.Errorf("email: %w", err)
 	}
 	if strings.TrimSpace(spec.Text) == "" && strings.TrimSpace(spec.HTML) == "" {

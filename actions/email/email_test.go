@@ -225,6 +225,48 @@ func TestSendsWellFormedMessage(t *testing.T) {
 	}
 }
 
+// Feedback text cannot forge a subject: an RFC 2047 encoded word typed
+// into a post's title reaches the reader as the characters typed, not as
+// the text it encodes.
+func TestSubjectShowsEncodedWordsAsTyped(t *testing.T) {
+	for _, title := range []string{
+		"=?utf-8?q?Your_invoice_is_overdue?=",
+		"=?UTF-8?B?WW91ciBpbnZvaWNlIGlzIG92ZXJkdWU=?=",
+		"Dark mode =?iso-8859-1?q?=E9t=E9?= please",
+		"Dark mode", // nothing to escape: sent as it is
+	} {
+		t.Run(title, func(t *testing.T) {
+			be := &backend{}
+			port := startServer(t, be)
+			a, err := New(testConfig(port), Spec{To: []string{"pm@example.com"}, Subject: "Feedback: {{ .data.post.title }}", Text: "t"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := hostileEvent()
+			ev.Data["post"].(map[string]any)["title"] = title
+			if err := a.Do(context.Background(), ev); err != nil {
+				t.Fatalf("Do: %v", err)
+			}
+			msgs, _ := be.got()
+			if len(msgs) != 1 {
+				t.Fatalf("server got %d messages, want 1", len(msgs))
+			}
+			msg, err := netmail.ReadMessage(bytes.NewReader(msgs[0].data))
+			if err != nil {
+				t.Fatalf("parse message: %v", err)
+			}
+			raw := msg.Header.Get("Subject")
+			subject, err := new(mime.WordDecoder).DecodeHeader(raw)
+			if err != nil {
+				t.Fatalf("decode subject %q: %v", raw, err)
+			}
+			if got, want := strings.ReplaceAll(subject, "\u200b", ""), "Feedback: "+title; got != want {
+				t.Errorf("a mail client shows the subject %q (sent as %q), want %q", got, raw, want)
+			}
+		})
+	}
+}
+
 // readParts returns the decoded text of each part of a multipart/alternative
 // message by content type.
 func readParts(t *testing.T, msg *netmail.Message) map[string]string {
