@@ -37,7 +37,10 @@ func TestEachEventIsLoggedAcceptedMatchedDelivered(t *testing.T) {
 	})
 	h.send(t, "log-1", "Dark mode")
 	h.send(t, "log-1", "Dark mode") // the vendor's retry: a duplicate
-	eventually(t, "a delivery", func() bool { return len(logs.lines(t, "delivered")) == 1 })
+	// A delivery the matcher makes itself is logged before the match.
+	eventually(t, "a match and a delivery", func() bool {
+		return len(logs.lines(t, "event matched")) == 1 && len(logs.lines(t, "delivered")) == 1
+	})
 
 	accepted := logs.lines(t, "event accepted")
 	if len(accepted) != 2 {

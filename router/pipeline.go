@@ -315,7 +315,8 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 	}
 	// Deliveries put off, because their receiver already had its share of
 	// workers or their next attempt was not due, do not count as attempts.
-	// Only the first are counted in r.deferrals.
+	// r.deferrals counts the first kind; the second is told by the job's
+	// Not-Before header and NumDelivered, below.
 	busy := r.deferred(seq)
 	n := busy
 	if nb, err := time.Parse(time.RFC3339Nano, h.Get(hdrNotBefore)); err == nil {

@@ -66,32 +66,15 @@ type DeliveryRecord struct {
 	NextInMS  int64     `json:"next_attempt_in_ms,omitempty"`
 }
 
-// record writes a log record without waiting for the store. A record that
-// cannot be written is logged and dropped: the log is for operators, and
-// must never hold up delivery. Event and delivery records are encoded by
-// their appenders; any other value by json.Marshal.
-func (r *Router) record(subject string, v any) {
-	switch rec := v.(type) {
-	case *EventRecord:
-		r.recordEvent(subject, rec)
-	case EventRecord:
-		r.recordEvent(subject, &rec)
-	case *DeliveryRecord:
-		r.recordDeliveryRecord(subject, rec)
-	case DeliveryRecord:
-		r.recordDeliveryRecord(subject, &rec)
-	default:
-		data, err := json.Marshal(v)
-		r.send(subject, data, err)
-	}
-}
-
 // recordBufSize is the room for a record on the stack: a delivery record
 // and a typical match record fit, and a longer one grows onto the heap.
 const recordBufSize = 1024
 
-// recordEvent writes a match record, encoded without reflection unless it
-// holds something only json.Marshal encodes (see appendJSON).
+// recordEvent writes a match record without waiting for the store. A
+// record that cannot be written is logged and dropped: the log is for
+// operators, and must never hold up delivery. It is encoded without
+// reflection unless it holds something only json.Marshal encodes (see
+// appendJSON).
 func (r *Router) recordEvent(subject string, rec *EventRecord) {
 	var buf [recordBufSize]byte
 	data, err := rec.appendJSON(buf[:0])

@@ -239,7 +239,11 @@ func (r *Router) Run(ctx context.Context) error {
 			Workers: n, AckWait: jobsAckWait,
 		}, r.deliver)
 	}
-	wg.Go(func() { r.sweepDeferralsEvery(ctx, deferralSweepInterval) })
+	// The sweep stops with ctx, and Run returns once the consumers have
+	// (at once, should they all fail to start).
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go r.sweepDeferralsEvery(sweepCtx, deferralSweepInterval)
 	go r.metrics.pollQueue(ctx, r.q, r.opts.Now)
 	wg.Wait()
 	close(errs)

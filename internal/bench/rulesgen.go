@@ -125,11 +125,11 @@ func matchRates(srcs []sources.Config, counts []int, d time.Duration) ([]float64
 	// Many short rounds, the counts taking turns, and the median of each
 	// count's rates: a neighbour that slows the machine for a while slows
 	// the rounds of every count alike.
-	const rounds = 50
-	round := max(d/rounds, time.Millisecond)
+	const matchRounds = 50
+	round := max(d/matchRounds, time.Millisecond)
 	rates := make([][]float64, len(counts))
 	next := make([]int, len(counts))
-	for range rounds {
+	for range matchRounds {
 		for j, su := range setups {
 			start := time.Now()
 			count := 0
