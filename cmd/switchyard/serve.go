@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,7 +42,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	adminToken := fs.String("admin-token", "", "bearer token required on the admin listener (default: $SWITCHYARD_ADMIN_TOKEN; none)")
 	maxInFlight := fs.Int("max-in-flight", 1024, "public requests served at once; more are answered 503 with Retry-After")
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "time a client has to send its request headers")
+	workersFlag := fs.String("workers", "", "concurrent work by kind, e.g. http=128,slack=8: deliveries per action kind (http, slack, email; default 64, 8, 8) and events matched at once (match; default 64)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	workers, matchWorkers, err := parseWorkers(*workersFlag)
+	if err != nil {
+		fmt.Fprintln(stderr, "switchyard: --workers:", err)
 		return 2
 	}
 	if *rulesPath == "" || fs.NArg() > 0 {
@@ -59,6 +66,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		nats: *natsURL, natsCreds: *natsCreds, natsCA: *natsCA, natsCert: *natsCert, natsKey: *natsKey, drain: *drain,
 		adminToken:  secret.Secret(firstNonEmpty(*adminToken, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))),
 		maxInFlight: *maxInFlight, readHeaderTimeout: *readHeaderTimeout,
+		workers: workers, matchWorkers: matchWorkers,
 	}); err != nil {
 		log.Error("switchyard stopped", "err", err)
 		return 1
@@ -72,6 +80,49 @@ type serveOptions struct {
 	drain, readHeaderTimeout                    time.Duration
 	adminToken                                  secret.Secret
 	maxInFlight                                 int
+	workers                                     map[string]int // per action kind; missing: the router's default
+	matchWorkers                                int            // 0: the router's default
+}
+
+// maxWorkers bounds each --workers count: every worker may hold a
+// connection to a receiver.
+const maxWorkers = 10000
+
+// parseWorkers reads --workers: comma-separated kind=count pairs, the
+// kinds being the action kinds and "match". It returns the action kinds'
+// counts and the match count (0 when not given).
+func parseWorkers(s string) (map[string]int, int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, 0, nil
+	}
+	out, match := map[string]int{}, 0
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(s, ",") {
+		kind, count, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		kind = strings.TrimSpace(kind)
+		if !ok || kind == "" {
+			return nil, 0, fmt.Errorf("%q: want kind=count, e.g. http=128", pair)
+		}
+		switch kind {
+		case "http", "slack", "email", "match":
+		default:
+			return nil, 0, fmt.Errorf("%q: the kinds are http, slack, email and match", kind)
+		}
+		if seen[kind] {
+			return nil, 0, fmt.Errorf("%s given twice", kind)
+		}
+		seen[kind] = true
+		n, err := strconv.Atoi(strings.TrimSpace(count))
+		if err != nil || n < 1 || n > maxWorkers {
+			return nil, 0, fmt.Errorf("%s=%s: the count must be a whole number from 1 to %d", kind, count, maxWorkers)
+		}
+		if kind == "match" {
+			match = n
+		} else {
+			out[kind] = n
+		}
+	}
+	return out, match, nil
 }
 
 func firstNonEmpty(vs ...string) string {
@@ -115,7 +166,10 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 	}
 	defer q.Close()
 
-	r, err := router.New(router.Options{RulesPath: o.rules, Rules: f, Queue: q, Logger: log, AdminToken: o.adminToken})
+	r, err := router.New(router.Options{
+		RulesPath: o.rules, Rules: f, Queue: q, Logger: log, AdminToken: o.adminToken,
+		Workers: o.workers, MatchWorkers: o.matchWorkers,
+	})
 	if err != nil {
 		return err
 	}
