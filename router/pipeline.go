@@ -484,7 +484,7 @@ func (r *Router) forget(seq uint64) { r.deferrals.Delete(seq) }
 // all that time, were it to come back here, would count the deliveries put
 // off here as attempts, as it already counts those put off elsewhere.
 func (r *Router) deferralTTL() time.Duration {
-	longest := max(time.Duration(r.longestDelay.Load()), MaxRetryAfter, deferDelay*3/2)
+	longest := max(time.Duration(r.longestDelay.Load()), MaxRetryAfter) // at least MaxRetryAfter, as swap keeps it
 	return 2 * (longest + MaxAttemptTimeout + jobsAckWait)
 }
 
