@@ -16,7 +16,8 @@ type Event struct {
 	Event string `json:"event"`
 	// ID is the vendor's delivery id, or a hash of the verified bytes where it has none.
 	ID string `json:"id"`
-	// Time is when the vendor says the event happened (zero when it does not say).
+	// Time is when the vendor says the event happened; where it does not
+	// say, the router sets it to Received.
 	Time time.Time `json:"time"`
 	// Received is when Switchyard accepted the request.
 	Received time.Time `json:"received"`

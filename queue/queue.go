@@ -4,6 +4,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,8 +85,10 @@ type Queue struct {
 	// pnc carries the publishes that someone waits for (the ack path's
 	// above all), so that their acknowledgements never queue behind the
 	// messages the consumers are being sent.
-	pnc            *nats.Conn
-	pjs            jetstream.JetStream
+	pnc *nats.Conn
+	pjs jetstream.JetStream
+	// rjs stores the records Send is given, without the caller waiting.
+	rjs            jetstream.JetStream
 	log            *slog.Logger
 	publishTimeout time.Duration
 }
@@ -188,6 +191,11 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	q.js, err = jetstream.New(q.nc, asyncOpts...)
 	if err == nil {
 		q.pjs, err = jetstream.New(q.pnc, asyncOpts...)
+	}
+	if err == nil {
+		q.rjs, err = jetstream.New(q.nc, jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, m *nats.Msg, err error) {
+			log.Warn("a record was not stored", "subject", m.Subject, "err", err)
+		}))
 	}
 	if err != nil {
 		q.Close()
@@ -358,13 +366,12 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 	return nil
 }
 
-// Send stores data on subject without waiting for the store, or asking it,
-// to acknowledge it: for records that must never hold up the caller and
-// whose loss is acceptable. It is a plain NATS publish to the stream's
-// subject (the stream stores it; with no reply subject the server sends no
-// acknowledgement), so a record lost on the way is not reported.
+// Send stores data on subject without the caller waiting for the store:
+// for records that must never hold up the caller and whose loss is
+// acceptable. A record the store refuses is logged; Close waits for those
+// sent before it.
 func (q *Queue) Send(subject string, data []byte) error {
-	if err := q.nc.Publish(subject, data); err != nil {
+	if _, err := q.rjs.PublishAsync(subject, data); err != nil {
 		return fmt.Errorf("queue: send %s: %w", subject, err)
 	}
 	return nil
@@ -388,6 +395,9 @@ type ConsumerOptions struct {
 	// acknowledgement or a heartbeat) before the server redelivers it: after
 	// a crash, how long the messages the dead process held wait.
 	AckWait time.Duration
+	// MaxDeliver bounds how often a message is delivered (0: no bound,
+	// the handler decides when to give up).
+	MaxDeliver int
 }
 
 // Consume runs workers on a durable pull consumer until ctx is done, then
@@ -406,7 +416,7 @@ func (q *Queue) Consume(ctx context.Context, o ConsumerOptions, h Handler) error
 		FilterSubject: o.Filter,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       o.AckWait,
-		MaxDeliver:    -1, // the handler decides when to give up
+		MaxDeliver:    cmp.Or(o.MaxDeliver, -1),
 		MaxAckPending: 20000,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	})
@@ -566,6 +576,13 @@ func (q *Queue) Ping(ctx context.Context) error {
 // Close drains the connection and stops the embedded server, flushing its
 // store to disk.
 func (q *Queue) Close() {
+	if q.rjs != nil {
+		select {
+		case <-q.rjs.PublishAsyncComplete():
+		case <-time.After(publishAttemptTimeout):
+			q.log.Warn("closing with records not yet stored", "pending", q.rjs.PublishAsyncPending())
+		}
+	}
 	for _, nc := range []*nats.Conn{q.nc, q.pnc} {
 		if nc == nil {
 			continue

@@ -207,7 +207,7 @@ func (r *Router) storedEvent(ctx context.Context, rec *EventRecord) *event.Event
 	if err != nil {
 		return nil
 	}
-	ev.Received = rec.Received
+	stamp(&ev, rec.Received)
 	return &ev
 }
 

@@ -3,7 +3,6 @@ package router
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -136,50 +135,4 @@ func BenchmarkIngest(b *testing.B) {
 			})
 		})
 	}
-}
-
-// The ack path encodes the stored headers and the 202 by hand; they must
-// be byte for byte what encoding/json writes, or the matcher and vendors
-// would see something else than before.
-func TestHandEncodingMatchesEncodingJSON(t *testing.T) {
-	strs := []string{
-		"", "plain", `quo"te`, `back\slash`, "new\nline\r\t\b\f", "\x00\x01\x1f\x7f", "<script>&amp;</script>",
-		"héllo wörld ✓ 🚀", "line\u2028sep\u2029", "bad\xffutf8\xc3", "\xed\xa0\x80", strings.Repeat("x", 300),
-	}
-	for _, s := range strs {
-		t.Run(fmt.Sprintf("%q", s), func(t *testing.T) {
-			want, err := json.Marshal(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := appendJSONString(nil, s); string(got) != string(want) {
-				t.Errorf("appendJSONString = %s, want %s", got, want)
-			}
-			h := map[string]string{"content-type": "application/json", s: s, "x-" + s: "v"}
-			want, _ = json.Marshal(h)
-			if got := appendHeadersJSON(nil, h); string(got) != string(want) {
-				t.Errorf("appendHeadersJSON = %s, want %s", got, want)
-			}
-			for _, dup := range []bool{false, true} {
-				a, b := httptest.NewRecorder(), httptest.NewRecorder()
-				writeAccepted(a, s, dup)
-				writeJSON(b, http.StatusAccepted, ingestResponse{ID: s, Duplicate: dup})
-				if a.Code != b.Code || a.Body.String() != b.Body.String() || fmt.Sprint(a.Header()) != fmt.Sprint(b.Header()) {
-					t.Errorf("writeAccepted: %d %v %q, writeJSON: %d %v %q", a.Code, a.Header(), a.Body, b.Code, b.Header(), b.Body)
-				}
-			}
-		})
-	}
-}
-
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "<&>", "\u2028", "\xff", "é"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	})
 }

@@ -66,7 +66,7 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 		d.EnvelopeError = c.Redact(err.Error())
 		return d, nil
 	}
-	ev.Received = time.Now().UTC()
+	stamp(&ev, time.Now().UTC())
 	d.Event = &ev
 	for _, ex := range c.File.Set.Explain(&ev) {
 		rr := RuleResult{Name: ex.Rule.Name, Matched: ex.Matched, Reason: c.Redact(ex.Reason)}

@@ -25,11 +25,9 @@ type metrics struct {
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
 	configHash *prometheus.GaugeVec
-	pending    *prometheus.GaugeVec
-	oldest     *prometheus.GaugeVec
 }
 
-func newMetrics(reg *prometheus.Registry) *metrics {
+func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) *metrics {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_events_received_total",
@@ -68,14 +66,6 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "switchyard_config_hash",
 			Help: "Hash of the rules file in force, as a label; the value is always 1.",
 		}, []string{"sha256"}),
-		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "switchyard_queue_messages",
-			Help: "Messages held by each stream (jobs: deliveries pending; dead: dead letters).",
-		}, []string{"stream"}),
-		oldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "switchyard_queue_oldest_message_age_seconds",
-			Help: "Age of the oldest message each stream holds (jobs: the longest-waiting delivery); 0 when empty.",
-		}, []string{"stream"}),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "switchyard_build_info",
@@ -83,8 +73,8 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	}, []string{"version", "revision", "goversion"})
 	v, rev := BuildVersion()
 	build.WithLabelValues(v, rev, runtime.Version()).Set(1)
-	reg.MustRegister(build, m.oldest, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.latency,
-		m.reloadOK, m.reloadTime, m.configHash, m.pending,
+	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.latency,
+		m.reloadOK, m.reloadTime, m.configHash, newQueueCollector(q, now),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,26 +84,45 @@ func (m *metrics) setConfig(c *Config) {
 	m.configHash.WithLabelValues(c.File.Hash).Set(1)
 }
 
-// pollQueue refreshes the stream gauges until ctx is done.
-func (m *metrics) pollQueue(ctx context.Context, q *queue.Queue, now func() time.Time) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		for _, s := range []string{queue.EventsStream, queue.JobsStream, queue.DeadStream} {
-			if info, err := q.StreamInfo(ctx, s); err == nil {
-				m.pending.WithLabelValues(s).Set(float64(info.State.Msgs))
-				age := 0.0
-				if info.State.Msgs > 0 && !info.State.FirstTime.IsZero() {
-					age = now().Sub(info.State.FirstTime).Seconds()
-				}
-				m.oldest.WithLabelValues(s).Set(age)
-			}
+// queueCollector reports the streams' state as of each scrape, so that a
+// scrape never shows a stream missing or out of date.
+type queueCollector struct {
+	q       *queue.Queue
+	now     func() time.Time
+	pending *prometheus.Desc
+	oldest  *prometheus.Desc
+}
+
+func newQueueCollector(q *queue.Queue, now func() time.Time) *queueCollector {
+	return &queueCollector{q: q, now: now,
+		pending: prometheus.NewDesc("switchyard_queue_messages",
+			"Messages held by each stream (jobs: deliveries pending; dead: dead letters).", []string{"stream"}, nil),
+		oldest: prometheus.NewDesc("switchyard_queue_oldest_message_age_seconds",
+			"Age of the oldest message each stream holds (jobs: the longest-waiting delivery); 0 when empty.", []string{"stream"}, nil),
+	}
+}
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.pending
+	ch <- c.oldest
+}
+
+// Collect asks the store for each stream's state. A stream the store does
+// not answer for within a few seconds is left out of this scrape.
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, s := range []string{queue.EventsStream, queue.JobsStream, queue.DeadStream} {
+		info, err := c.q.StreamInfo(ctx, s)
+		if err != nil {
+			continue
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		age := 0.0
+		if info.State.Msgs > 0 && !info.State.FirstTime.IsZero() {
+			age = c.now().Sub(info.State.FirstTime).Seconds()
 		}
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(info.State.Msgs), s)
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age, s)
 	}
 }
 

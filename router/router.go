@@ -68,20 +68,8 @@ type Router struct {
 	// lastReload is the outcome of the last load, for the admin API.
 	lastReload atomic.Pointer[ReloadStatus]
 	loadedAt   atomic.Value // time.Time the config in force was loaded
-	// inflight holds each action's share of its kind's workers
-	// (kind/rule/index).
-	inflight sync.Map // string -> *receiver
-	// deferrals counts, per job (its stream sequence), the deliveries put
-	// off because the receiver had its share of workers; they are not
-	// attempts. A job finished here is forgotten at once; one finished by
-	// another replica is swept out after deferralTTL.
-	deferrals sync.Map // uint64 -> deferral
-	// longestDelay is the longest retry delay (ns) of any action under any
-	// config loaded since the process started: jobs made under an older
-	// config may still be waiting that long.
-	longestDelay atomic.Int64
-	// inline holds a token per matcher worker making a delivery itself.
-	inline chan struct{}
+	// limit decides which deliveries may be attempted now.
+	limit *limiter
 	// evalLogged remembers the rules whose run-time evaluation error was
 	// logged under the current config, so each is logged once.
 	evalLogged sync.Map
@@ -112,8 +100,8 @@ func New(o Options) (*Router, error) {
 		t.MaxIdleConnsPerHost = max(o.Workers["http"], defaultWorkers["http"])
 		o.HTTPClient = &http.Client{Transport: t}
 	}
-	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry),
-		inline: make(chan struct{}, max(1, o.MatchWorkers/2))}
+	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry, o.Queue, o.Now)}
+	r.limit = newLimiter(r.workers, o.MatchWorkers/2)
 	var cfg *Config
 	var err error
 	if o.Rules != nil {
@@ -156,7 +144,6 @@ func (r *Router) buildOptions() BuildOptions {
 
 func (r *Router) swap(cfg *Config) {
 	r.cur.Store(cfg)
-	raise(&r.longestDelay, int64(longestRetryDelay(cfg)))
 	r.loadedAt.Store(r.opts.Now().UTC())
 	r.lastReload.Store(&ReloadStatus{OK: true, At: r.opts.Now().UTC()})
 	r.evalLogged.Clear()
@@ -166,24 +153,6 @@ func (r *Router) swap(cfg *Config) {
 	// Loading a big file leaves garbage several times the size of the rule
 	// set; hand it back to the system now rather than keep it resident.
 	go debug.FreeOSMemory()
-}
-
-// longestRetryDelay is the longest wait between two attempts of any of
-// cfg's actions: the longest policy's Max, or a receiver's Retry-After.
-func longestRetryDelay(cfg *Config) time.Duration {
-	longest := MaxRetryAfter
-	for _, rl := range cfg.rules {
-		for _, a := range rl.actions {
-			longest = max(longest, a.policy.Max)
-		}
-	}
-	return longest
-}
-
-// raise sets a to v if v is more.
-func raise(a *atomic.Int64, v int64) {
-	for old := a.Load(); v > old && !a.CompareAndSwap(old, v); old = a.Load() {
-	}
 }
 
 // Config returns the config in force.
@@ -212,10 +181,6 @@ func (r *Router) Reload() error {
 // long the jobs a crashed process held wait before another delivery.
 const jobsAckWait = 15 * time.Second
 
-// deferralSweepInterval is how often Run sweeps out the deferral counts
-// of jobs no longer delivered here (see deferralTTL).
-const deferralSweepInterval = time.Minute
-
 // Run consumes events and jobs until ctx is done, then lets the work in
 // flight finish.
 func (r *Router) Run(ctx context.Context) error {
@@ -237,14 +202,12 @@ func (r *Router) Run(ctx context.Context) error {
 		run(queue.ConsumerOptions{
 			Stream: queue.JobsStream, Durable: "deliver-" + kind, Filter: queue.JobsSubject + "." + kind,
 			Workers: n, AckWait: jobsAckWait,
+			// The handler parks a job delivered more than maxJobDeliveries
+			// times as a dead letter; this bounds the redeliveries should
+			// even that fail.
+			MaxDeliver: maxJobDeliveries + 100,
 		}, r.deliver)
 	}
-	// The sweep stops with ctx, and Run returns once the consumers have
-	// (at once, should they all fail to start).
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	defer stopSweep()
-	go r.sweepDeferralsEvery(sweepCtx, deferralSweepInterval)
-	go r.metrics.pollQueue(ctx, r.q, r.opts.Now)
 	wg.Wait()
 	close(errs)
 	return errors.Join(collect(errs)...)

@@ -670,3 +670,41 @@ func TestMatcherMakesAtMostHalfItsWorkersDeliveries(t *testing.T) {
 		return len(d.Deliveries) == n
 	})
 }
+
+// A vendor that sends no time of its own (GitHub) has the time its event
+// was received, so the README's `time > now() - duration("1h")` holds for
+// it as for every vendor.
+func TestEventWithoutATimeHasItsReceivedTime(t *testing.T) {
+	s := newSink(t)
+	h := start(t, `
+sources:
+  gh: { vendor: github, secret: "${PL_SECRET}" }
+rules:
+  - name: recent
+    when: time > now() - duration("1h")
+    actions:
+      - http: { url: "`+s.srv.URL+`/recent" }
+`)
+	body := []byte(`{"action":"opened","issue":{"title":"Dark mode"}}`)
+	signed, err := sources.Sign(sources.Config{Name: "gh", Vendor: "github", Secret: secret.Secret(testSecret)}, body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.public+"/hooks/gh", bytes.NewReader(signed.Body))
+	req.Header = signed.Header
+	req.Header.Set("X-GitHub-Event", "issues")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("ingest: %d", resp.StatusCode)
+	}
+	eventually(t, "the delivery of rule recent", func() bool { return s.ok.Load() == 1 })
+	var list struct{ Events []EventRecord }
+	h.api(t, "GET", "/api/events?source=gh", &list)
+	if len(list.Events) != 1 || !list.Events[0].Time.Equal(list.Events[0].Received) || list.Events[0].Time.IsZero() {
+		t.Fatalf("event record %+v: want its time to be when it was received", list.Events)
+	}
+}

@@ -1,0 +1,144 @@
+package router
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchyard/switchyard/actions"
+	"github.com/switchyard/switchyard/event"
+	"github.com/switchyard/switchyard/queue"
+)
+
+// Job is one delivery to make: an event, and the rule and action (by
+// position) it matched. Its id dedups the job when an event is matched
+// twice (after a crash, or by two replicas).
+type Job struct {
+	ID      string      `json:"id"`
+	Event   event.Event `json:"event"`
+	Rule    string      `json:"rule"`
+	Action  int         `json:"action"` // 0-based index in the rule's actions
+	Kind    string      `json:"kind"`
+	Matched time.Time   `json:"matched"`
+}
+
+// DeadLetter is a delivery that failed permanently or ran out of attempts.
+type DeadLetter struct {
+	Job      Job               `json:"job"`
+	Attempts int               `json:"attempts"`
+	Error    string            `json:"error"`
+	Rendered *actions.Rendered `json:"rendered,omitempty"`
+	At       time.Time         `json:"at"`
+}
+
+func jobID(ev *event.Event, rule string, action int) string {
+	return ev.Key() + "/" + rule + "/" + strconv.Itoa(action)
+}
+
+// Headers of a job message: what the delivery has been through, carried
+// with it from attempt to attempt and from replica to replica. A failed
+// attempt that is to be retried stores the job again with Tried one more
+// and Not-Before set, under a message id of its own.
+const (
+	hdrJob       = "Switchyard-Job"        // the id the job's messages derive theirs from
+	hdrTried     = "Switchyard-Tried"      // attempts made so far
+	hdrNotBefore = "Switchyard-Not-Before" // RFC 3339: when the next attempt is due
+)
+
+// jobMsg is the stored form of a job whose messages derive their ids from
+// base (its dedup id, or a replay's), tried times already, its next attempt
+// due at notBefore (zero: at once). Each attempt's message has an id of its
+// own, so that the retry of attempt n is stored once however often attempt
+// n is made (after a crash, say).
+func jobMsg(j *Job, base string, tried int, notBefore time.Time) (queue.Msg, error) {
+	data, err := encodeJob(j)
+	if err != nil {
+		return queue.Msg{}, fmt.Errorf("encode job: %w", err)
+	}
+	id := base
+	h := nats.Header{hdrJob: {base}}
+	if tried > 0 {
+		id = base + "/attempt/" + strconv.Itoa(tried+1)
+		h.Set(hdrTried, strconv.Itoa(tried))
+	}
+	if !notBefore.IsZero() {
+		h.Set(hdrNotBefore, notBefore.UTC().Format(time.RFC3339Nano))
+	}
+	return queue.Msg{Subject: queue.JobsSubject + "." + j.Kind, ID: id, Data: data, Header: h}, nil
+}
+
+// jobState is what a job message's headers say the delivery has been
+// through.
+type jobState struct {
+	base      string    // see hdrJob
+	tried     int       // attempts made so far
+	notBefore time.Time // zero: due now
+}
+
+func jobStateOf(h nats.Header, j *Job) jobState {
+	s := jobState{base: h.Get(hdrJob)}
+	if s.base == "" { // stored before the header existed
+		s.base = j.ID
+	}
+	s.tried, _ = strconv.Atoi(h.Get(hdrTried))
+	s.notBefore, _ = time.Parse(time.RFC3339Nano, h.Get(hdrNotBefore))
+	return s
+}
+
+// storedJob is a Job as the jobs stream holds it: the event's data, when it
+// is a member of the payload (or the payload itself), is not stored twice.
+type storedJob struct {
+	Job
+	// DataIn names the payload member that is the event's data ("": the
+	// whole payload); nil when the data is stored as is.
+	DataIn *string `json:"data_in,omitempty"`
+}
+
+// encodeJob encodes j as a storedJob.
+func encodeJob(j *Job) ([]byte, error) {
+	sj := storedJob{Job: *j}
+	if in, ok := dataMember(&j.Event); ok {
+		sj.DataIn, sj.Event.Data = &in, nil
+	}
+	return json.Marshal(sj)
+}
+
+// decodeJobData decodes a storedJob.
+func decodeJobData(data []byte) (Job, error) {
+	var sj storedJob
+	if err := json.Unmarshal(data, &sj); err != nil {
+		return Job{}, err
+	}
+	if sj.DataIn != nil {
+		if *sj.DataIn == "" {
+			sj.Event.Data = sj.Event.Payload
+		} else if m, ok := sj.Event.Payload[*sj.DataIn].(map[string]any); ok {
+			sj.Event.Data = m
+		} else {
+			return Job{}, fmt.Errorf("the event's data should be the payload's %q, which is not an object", *sj.DataIn)
+		}
+	}
+	return sj.Job, nil
+}
+
+// dataMember finds which of the payload's members the event's data is
+// (the same map, not an equal one), or the payload itself ("").
+func dataMember(ev *event.Event) (string, bool) {
+	if ev.Data == nil || ev.Payload == nil {
+		return "", false
+	}
+	data := reflect.ValueOf(ev.Data).UnsafePointer()
+	if reflect.ValueOf(ev.Payload).UnsafePointer() == data {
+		return "", true
+	}
+	for k, v := range ev.Payload {
+		if m, ok := v.(map[string]any); ok && k != "" && m != nil && reflect.ValueOf(m).UnsafePointer() == data {
+			return k, true
+		}
+	}
+	return "", false
+}
