@@ -71,19 +71,22 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 	}
 	if req.ContentLength > src.maxBody {
 		outcome("too_large")
-		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+		refuseTooLarge(w, req)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, src.maxBody))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			outcome("too_large")
-			writeError(w, http.StatusRequestEntityTooLarge, "body too large")
-			return
-		}
+	body, err := io.ReadAll(io.LimitReader(req.Body, src.maxBody+1))
+	switch {
+	case stalled(err):
+		outcome("stalled")
+		writeError(w, http.StatusRequestTimeout, "the body stopped arriving")
+		return
+	case err != nil:
 		outcome("malformed")
 		writeError(w, http.StatusBadRequest, "could not read body")
+		return
+	case int64(len(body)) > src.maxBody:
+		outcome("too_large")
+		refuseTooLarge(w, req)
 		return
 	}
 	if err := src.Verify(req, body); err != nil {

@@ -31,7 +31,7 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_events_received_total",
-			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, malformed, too_large, unsupported_media_type, store_failed, unknown_source).",
+			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, malformed, too_large, stalled, unsupported_media_type, store_failed, unknown_source).",
 		}, []string{"source", "outcome"}),
 		matches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_rule_matches_total",

@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	drain := fs.Duration("drain-timeout", 30*time.Second, "how long SIGTERM waits for work in flight")
 	adminToken := fs.String("admin-token", "", "bearer token required on the admin listener (default: $SWITCHYARD_ADMIN_TOKEN; none)")
 	maxInFlight := fs.Int("max-in-flight", 1024, "public requests served at once; more are answered 503 with Retry-After")
+	maxInFlightPerAddress := fs.Int("max-in-flight-per-address", 0, "of those, from one remote address (default: a quarter of --max-in-flight; behind a reverse proxy, set it to --max-in-flight)")
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	workersFlag := fs.String("workers", "", "concurrent work by kind, e.g. http=128,slack=8: deliveries per action kind (http, slack, email; default 64, 8, 8) and events matched at once (match; default 64)")
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +66,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rules: *rulesPath, listen: *listen, admin: *adminListen, data: *dataDir,
 		nats: *natsURL, natsCreds: *natsCreds, natsCA: *natsCA, natsCert: *natsCert, natsKey: *natsKey, drain: *drain,
 		adminToken:  secret.Secret(firstNonEmpty(*adminToken, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))),
-		maxInFlight: *maxInFlight, readHeaderTimeout: *readHeaderTimeout,
+		maxInFlight: *maxInFlight, maxInFlightPerAddress: *maxInFlightPerAddress, readHeaderTimeout: *readHeaderTimeout,
 		workers: workers, matchWorkers: matchWorkers,
 	}); err != nil {
 		log.Error("switchyard stopped", "err", err)
@@ -79,7 +80,7 @@ type serveOptions struct {
 	natsCA, natsCert, natsKey                   string
 	drain, readHeaderTimeout                    time.Duration
 	adminToken                                  secret.Secret
-	maxInFlight                                 int
+	maxInFlight, maxInFlightPerAddress          int
 	workers                                     map[string]int // per action kind; missing: the router's default
 	matchWorkers                                int            // 0: the router's default
 }
@@ -174,15 +175,9 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 		return err
 	}
 
-	pub := &http.Server{
-		Handler:           router.LimitInFlight(o.maxInFlight, r.PublicHandler()),
-		ReadHeaderTimeout: o.readHeaderTimeout,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	pub := r.PublicServer(router.PublicLimits{
+		MaxInFlight: o.maxInFlight, MaxInFlightPerAddress: o.maxInFlightPerAddress, ReadHeaderTimeout: o.readHeaderTimeout,
+	}, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	adm := &http.Server{
 		Handler:           r.AdminHandler(),
 		ReadHeaderTimeout: o.readHeaderTimeout,

@@ -330,7 +330,7 @@ func Run(ctx context.Context, c Config) (*Result, error) {
 	}()
 
 	clock := newAckClock()
-	routerAddr, stopRouter, err := serveLoopback(clock.wrap(router.LimitInFlight(1024, r.PublicHandler())))
+	routerAddr, stopRouter, err := serveLoopback(clock.wrap(r.PublicServer(router.PublicLimits{MaxInFlight: 1024, MaxInFlightPerAddress: 1024}, nil).Handler))
 	if err != nil {
 		return nil, err
 	}
