@@ -35,6 +35,7 @@ const (
 func (r *Router) apiRoutes(mux *httprouter.Router) {
 	mux.GET("/api/events", r.apiEvents)
 	mux.GET("/api/events/:seq", r.apiEvent)
+	mux.POST("/api/events/replay", r.apiReplayEvents)
 	mux.GET("/api/deliveries", r.apiDeliveries)
 	mux.GET("/api/dead-letters", r.apiDeadLetters)
 	mux.GET("/api/dead-letters/:seq", r.apiDeadLetter)
@@ -130,6 +131,31 @@ func (r *Router) apiEvents(w http.ResponseWriter, req *http.Request, _ httproute
 	writeJSON(w, http.StatusOK, map[string]any{"events": out, "next_before": next})
 }
 
+// apiReplayEvents runs the events received since ?since= through the rules
+// in force (?rule= only that rule): see ReplayEvents.
+func (r *Router) apiReplayEvents(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	q := req.URL.Query()
+	if q.Get("since") == "" {
+		writeError(w, http.StatusBadRequest, "since is required: a duration such as 1h or an RFC 3339 time")
+		return
+	}
+	since, err := parseTime(q.Get("since"), r.opts.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "since: "+err.Error())
+		return
+	}
+	res, err := r.ReplayEvents(req.Context(), since, q.Get("rule"))
+	switch {
+	case errors.Is(err, errNoRule):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 func contains(list []string, s string) bool {
 	for _, v := range list {
 		if v == s {
@@ -197,17 +223,10 @@ func (r *Router) storedEvent(ctx context.Context, rec *EventRecord) *event.Event
 	if err != nil || m.Header.Get(hdrSource) != rec.Source || m.Header.Get(hdrID) != rec.ID {
 		return nil
 	}
-	src, ok := r.cur.Load().sources[rec.Source]
-	if !ok {
-		return nil
-	}
-	var headers map[string]string
-	_ = json.Unmarshal([]byte(m.Header.Get(hdrHeaders)), &headers)
-	ev, err := src.Normalize(m.Data, headers)
+	ev, err := normalizeStored(r.cur.Load(), m.Header, m.Data)
 	if err != nil {
 		return nil
 	}
-	stamp(&ev, rec.Received)
 	return &ev
 }
 

@@ -45,28 +45,20 @@ const (
 func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	cfg := r.cur.Load()
 	h := m.Headers()
-	name := h.Get(hdrSource)
-	log := r.log.With("source", name, "event", h.Get(hdrEvent), "id", h.Get(hdrID))
-	src, ok := cfg.sources[name]
-	if !ok {
+	log := r.log.With("source", h.Get(hdrSource), "event", h.Get(hdrEvent), "id", h.Get(hdrID))
+	ev, err := normalizeStored(cfg, h, m.Data())
+	switch {
+	case errors.Is(err, errNoSource):
 		// The source was removed by a reload after the event was stored.
 		// The event stays in the events stream; there is nothing to match.
 		log.Warn("stored event's source is no longer configured; not matched")
 		r.ack(m, log)
 		return
-	}
-	var headers map[string]string
-	if err := json.Unmarshal([]byte(h.Get(hdrHeaders)), &headers); err != nil {
-		log.Error("stored event has unreadable headers; matching without them", "err", err)
-	}
-	ev, err := src.Normalize(m.Data(), headers)
-	if err != nil {
+	case err != nil:
 		log.Error("stored event cannot be normalized; not matched", "err", cfg.Redact(err.Error()))
 		r.ack(m, log)
 		return
 	}
-	received, _ := time.Parse(time.RFC3339Nano, h.Get(hdrReceived))
-	stamp(&ev, received)
 	p := cfg.plan(&ev, r.opts.Now())
 	// An event delivered to the matcher again (its acknowledgement was lost
 	// to a crash or a failover) may have had its deliveries made already:
