@@ -45,6 +45,7 @@ func (r *Router) apiRoutes(mux *httprouter.Router) {
 	mux.DELETE("/api/dead-letters", r.apiDropAll)
 	mux.GET("/api/rules", r.apiRules)
 	mux.POST("/api/test", r.apiTest)
+	mux.POST("/api/preview", r.apiPreview)
 }
 
 // filter holds the query parameters the list endpoints share.
@@ -574,4 +575,26 @@ func target(kind string, s *rules.SlackAction, h *rules.HTTPAction, e *rules.Ema
 		return strings.Join(e.To, ", ")
 	}
 	return ""
+}
+
+// maxPreviewBody bounds a preview request: a rules file of 10,000 rules is
+// about 2 MB.
+const maxPreviewBody = 8 << 20
+
+func (r *Router) apiPreview(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	var p PreviewRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, maxPreviewBody)).Decode(&p); err != nil {
+		writeError(w, http.StatusBadRequest, "want {\"name\", \"rules\", \"since\" or \"last\"}: "+err.Error())
+		return
+	}
+	out, err := r.Preview(req.Context(), p)
+	var bad previewError
+	switch {
+	case errors.As(err, &bad):
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, out)
+	}
 }

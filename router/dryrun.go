@@ -71,18 +71,25 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 	for _, ex := range c.File.Set.Explain(&ev) {
 		rr := RuleResult{Name: ex.Rule.Name, Matched: ex.Matched, Reason: c.Redact(ex.Reason)}
 		if ex.Matched {
-			for _, a := range c.rules[ex.Rule.Name].actions {
-				ar := ActionResult{Kind: a.Kind()}
-				if rd, err := a.Render(&ev); err != nil {
-					ar.Error = c.Redact(err.Error())
-				} else {
-					rd = redactRendered(c, rd)
-					ar.Rendered = &rd
-				}
-				rr.Actions = append(rr.Actions, ar)
-			}
+			rr.Actions = c.render(ex.Rule.Name, &ev)
 		}
 		d.Rules = append(d.Rules, rr)
 	}
 	return d, nil
+}
+
+// render renders each action of rule for ev, secrets redacted.
+func (c *Config) render(rule string, ev *event.Event) []ActionResult {
+	var out []ActionResult
+	for _, a := range c.rules[rule].actions {
+		ar := ActionResult{Kind: a.Kind()}
+		if rd, err := a.Render(ev); err != nil {
+			ar.Error = c.Redact(err.Error())
+		} else {
+			rd = redactRendered(c, rd)
+			ar.Rendered = &rd
+		}
+		out = append(out, ar)
+	}
+	return out
 }
