@@ -91,6 +91,7 @@ type Queue struct {
 	rjs            jetstream.JetStream
 	log            *slog.Logger
 	publishTimeout time.Duration
+	replicas       int // of the streams and buckets
 }
 
 // Open starts the embedded server (or connects to the cluster) and creates or
@@ -117,7 +118,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = DefaultPublishTimeout
 	}
-	q := &Queue{log: o.Logger, publishTimeout: o.PublishTimeout}
+	q := &Queue{log: o.Logger, publishTimeout: o.PublishTimeout, replicas: o.Replicas}
 	var err error
 	if o.URL == "" {
 		if o.DataDir == "" {

@@ -46,6 +46,9 @@ func (r *Router) apiRoutes(mux *httprouter.Router) {
 	mux.GET("/api/rules", r.apiRules)
 	mux.POST("/api/test", r.apiTest)
 	mux.POST("/api/preview", r.apiPreview)
+	mux.GET("/api/mutes", r.apiMutes)
+	mux.POST("/api/mutes", r.apiAddMute)
+	mux.DELETE("/api/mutes/:id", r.apiExpireMute)
 }
 
 // filter holds the query parameters the list endpoints share.
@@ -596,5 +599,51 @@ func (r *Router) apiPreview(w http.ResponseWriter, req *http.Request, _ httprout
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	default:
 		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (r *Router) apiMutes(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	writeJSON(w, http.StatusOK, map[string]any{"mutes": r.Mutes()})
+}
+
+// MuteRequest is the body of POST /api/mutes.
+type MuteRequest struct {
+	Rule    string `json:"rule"`
+	When    string `json:"when,omitempty"`
+	Comment string `json:"comment"`
+	For     string `json:"for"` // a duration: 2h
+}
+
+func (r *Router) apiAddMute(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
+	var m MuteRequest
+	if err := json.NewDecoder(http.MaxBytesReader(w, req.Body, 64<<10)).Decode(&m); err != nil {
+		writeError(w, http.StatusBadRequest, "want {\"rule\", \"for\", \"comment\", \"when\"}: "+err.Error())
+		return
+	}
+	d, err := time.ParseDuration(m.For)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("for: want a duration such as 2h, got %q", m.For))
+		return
+	}
+	mute, err := r.AddMute(req.Context(), m.Rule, m.When, m.Comment, d)
+	switch {
+	case errors.Is(err, errBadMute):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		writeJSON(w, http.StatusCreated, mute)
+	}
+}
+
+func (r *Router) apiExpireMute(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+	err := r.ExpireMute(req.Context(), ps.ByName("id"))
+	switch {
+	case errors.Is(err, errNoMute):
+		writeError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	default:
+		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -21,6 +21,7 @@ type metrics struct {
 	evalErrors *prometheus.CounterVec
 	deliveries *prometheus.CounterVec
 	deferrals  *prometheus.CounterVec
+	held       *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -49,6 +50,10 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 			Name: "switchyard_deliveries_deferred_total",
 			Help: "Deliveries put off (not attempted, not counted as attempts) because their receiver already had its share of the kind's workers.",
 		}, []string{"kind"}),
+		held: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_rule_firings_held_total",
+			Help: "Matched rules whose firing was held back, by rule and how (muted, throttled).",
+		}, []string{"rule", "how"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchyard_delivery_duration_seconds",
 			Help:    "Time of one delivery attempt, by action kind.",
@@ -73,7 +78,7 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 	}, []string{"version", "revision", "goversion"})
 	v, rev := BuildVersion()
 	build.WithLabelValues(v, rev, runtime.Version()).Set(1)
-	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.latency,
+	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.held, m.latency,
 		m.reloadOK, m.reloadTime, m.configHash, newQueueCollector(q, now),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

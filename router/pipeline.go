@@ -59,7 +59,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		r.ack(m, log)
 		return
 	}
-	p := cfg.plan(&ev, r.opts.Now())
+	p := cfg.plan(&ev, r.opts.Now(), r.mutes)
 	// An event delivered to the matcher again (its acknowledgement was lost
 	// to a crash or a failover) may have had its deliveries made already:
 	// this time they all become jobs, which their ids deduplicate, so that
@@ -138,6 +138,9 @@ func (r *Router) count(p *plan, log *slog.Logger) {
 	for _, rl := range p.matched {
 		r.metrics.matches.WithLabelValues(rl.Name).Inc()
 		r.counts(rl.Name).matches.Add(1)
+	}
+	for _, h := range p.record.Held {
+		r.metrics.held.WithLabelValues(h.Rule, h.How).Inc()
 	}
 }
 

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/switchyard/switchyard/event"
@@ -24,8 +25,9 @@ type delivery struct {
 	act *action
 }
 
-// plan matches ev against c's rules at now.
-func (c *Config) plan(ev *event.Event, now time.Time) plan {
+// plan matches ev against c's rules at now. A matched rule that a mute in
+// ms holds back makes no delivery; the record says which mute.
+func (c *Config) plan(ev *event.Event, now time.Time, ms *mutes) plan {
 	matched, errs := c.File.Set.Match(ev)
 	p := plan{matched: matched, errs: errs, record: EventRecord{
 		At: now.UTC(), Key: ev.Key(), Source: ev.Source, Vendor: ev.Vendor, Event: ev.Event, ID: ev.ID,
@@ -36,6 +38,11 @@ func (c *Config) plan(ev *event.Event, now time.Time) plan {
 	}
 	for _, rl := range matched {
 		p.record.Rules = append(p.record.Rules, rl.Name)
+		if m := ms.mutedBy(rl.Name, ev, now); m != nil {
+			p.record.Held = append(p.record.Held, Held{Rule: rl.Name, How: "muted", By: m.ID, Until: m.Ends,
+				Reason: fmt.Sprintf("muted by mute %s until %s: %s", m.ID, m.Ends.Format(time.RFC3339), m.Comment)})
+			continue
+		}
 		for i, a := range c.rules[rl.Name].actions {
 			p.deliveries = append(p.deliveries, delivery{
 				job: &Job{ID: jobID(ev, rl.Name, i), Event: *ev, Rule: rl.Name, Action: i, Kind: a.Kind(), Matched: now},

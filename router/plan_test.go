@@ -78,7 +78,7 @@ rules:
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := cfg.plan(&tc.ev, now)
+			p := cfg.plan(&tc.ev, now, nil)
 			if len(p.record.Rules)+len(tc.wantRules) > 0 && !slices.Equal(p.record.Rules, tc.wantRules) {
 				t.Errorf("rules %v, want %v", p.record.Rules, tc.wantRules)
 			}

@@ -29,7 +29,9 @@ type EventRecord struct {
 	Received time.Time   `json:"received"`
 	Rules    []string    `json:"rules"`
 	Errors   []RuleError `json:"errors,omitempty"`
-	Jobs     int         `json:"jobs"`
+	// Held are the matched rules whose firing was held back.
+	Held []Held `json:"held,omitempty"`
+	Jobs int    `json:"jobs"`
 	// EventSeq is the event's message in the events stream, from which
 	// the event's detail is normalized again when asked for.
 	EventSeq uint64 `json:"event_seq,omitempty"`

@@ -70,6 +70,8 @@ type Router struct {
 	loadedAt   atomic.Value // time.Time the config in force was loaded
 	// limit decides which deliveries may be attempted now.
 	limit *limiter
+	// mutes are the mutes in force, shared by every replica.
+	mutes *mutes
 	// evalLogged remembers the rules whose run-time evaluation error was
 	// logged under the current config, so each is logged once.
 	evalLogged sync.Map
@@ -102,8 +104,14 @@ func New(o Options) (*Router, error) {
 	}
 	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry, o.Queue, o.Now)}
 	r.limit = newLimiter(r.workers, o.MatchWorkers/2)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ms, err := openMutes(ctx, o.Queue)
+	if err != nil {
+		return nil, err
+	}
+	r.mutes = ms
 	var cfg *Config
-	var err error
 	if o.Rules != nil {
 		cfg, err = Build(o.Rules, r.buildOptions())
 	} else {
@@ -184,6 +192,10 @@ const jobsAckWait = 15 * time.Second
 // Run consumes events and jobs until ctx is done, then lets the work in
 // flight finish.
 func (r *Router) Run(ctx context.Context) error {
+	// The mutes in force are read before the first event is matched.
+	if err := r.mutes.watch(ctx, r.log); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	run := func(o queue.ConsumerOptions, h queue.Handler) {

@@ -132,7 +132,7 @@ func (r *Router) ReplayEvents(ctx context.Context, since time.Time, rule string)
 		if err != nil {
 			return
 		}
-		for _, d := range cfg.plan(&ev, now).deliveries {
+		for _, d := range cfg.plan(&ev, now, r.mutes).deliveries {
 			if rule != "" && d.job.Rule != rule {
 				continue
 			}

@@ -129,7 +129,9 @@ func TestHostileRequests(t *testing.T) {
 	env := []string{"PL_SECRET=" + plSecret, "SP_KEY=" + spKey, "LB_SECRET=" + lbSecret, "UB_KEY=" + ubKey,
 		"STRIPE_SECRET=" + stripeSecret, "SINK=" + sink.url}
 	p := startServe(t, bin, rulesPath, filepath.Join(dir, "data"), env,
-		"--read-header-timeout", "2s", "--max-in-flight", "2")
+		// Every request of this test comes from one address, which may hold
+		// all the slots.
+		"--read-header-timeout", "2s", "--max-in-flight", "2", "--max-in-flight-per-address", "2")
 
 	pl := sources.Config{Name: "productlift", Vendor: "productlift", Secret: secret.Secret(plSecret)}
 	sp := sources.Config{Name: "sleekplan", Vendor: "sleekplan", Key: secret.Secret(spKey)}
