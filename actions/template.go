@@ -31,9 +31,6 @@ type Template struct {
 	// tmpl is nil when the text has no action: it renders as itself.
 	tmpl *template.Template
 	text string
-	// fast renders tmpl without text/template when it is only text and
-	// field insertions (nil when it is not); it falls back to tmpl.
-	fast *fastPath
 }
 
 // NewTemplate parses text as a text/template with the functions of Funcs. A
@@ -118,11 +115,7 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 		return nil, fmt.Errorf("parse template %s: no template", name)
 	}
 	appendEscaper(t.Root, fn)
-	ins := insert0
-	if esc != nil {
-		ins = insert
-	}
-	tmpl := &Template{name: name, tmpl: t, fast: compileFast(t.Root, fn, ins)}
+	tmpl := &Template{name: name, tmpl: t}
 	if esc == nil {
 		if ts.same == nil {
 			ts.same = map[[2]string]*Template{}
@@ -158,11 +151,6 @@ func (t *Template) Name() string { return t.name }
 func (t *Template) Execute(env map[string]any) (string, error) {
 	if t.tmpl == nil {
 		return t.text, nil
-	}
-	if t.fast != nil {
-		if s, ok := t.fast.execute(env); ok {
-			return s, nil
-		}
 	}
 	var b strings.Builder
 	if err := t.tmpl.Execute(&b, env); err != nil {

@@ -268,17 +268,3 @@ func BenchmarkTemplate(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkTemplateFallback renders a text of the fast path's shape against
-// an env that misses its last field: the fast path gives up and
-// text/template renders it.
-func BenchmarkTemplateFallback(b *testing.B) {
-	tmpl := MustTemplate("bench", "{{ .data.vote.voter.name }} voted for *{{ .data.post.title }}* ({{ .data.nope }})", SlackEscape)
-	env := testEnv()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := tmpl.Execute(env); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
