@@ -116,8 +116,19 @@ func (d *decoder) file_(f *File, n *yaml.Node) {
 var (
 	sourceKeys    = []string{"vendor", "key", "key_file", "secret", "secret_file", "signature", "tolerance", "max_body"}
 	signatureKeys = []string{"header", "algorithm", "encoding", "prefix"}
-	sourceName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// sourceName is the syntax of a source's name, the NAME of the URL path
+	// /hooks/NAME: nothing that needs escaping in a path segment.
+	sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 )
+
+// CheckSourceName reports whether name can name a source: 1 to 64 letters,
+// digits, '-' or '_', starting with a letter or a digit.
+func CheckSourceName(name string) error {
+	if !sourceName.MatchString(name) {
+		return fmt.Errorf("source name %q must be 1-64 letters, digits, '-' or '_', starting with a letter or digit (it is the URL path /hooks/NAME)", name)
+	}
+	return nil
+}
 
 func (d *decoder) sources(n *yaml.Node) []SourceSpec {
 	m := d.mapping(n, "sources", nil)
@@ -128,8 +139,8 @@ func (d *decoder) sources(n *yaml.Node) []SourceSpec {
 	for _, name := range m.order { // file order, not map order
 		k := m.keys[name]
 		what := fmt.Sprintf("source %q", name)
-		if !sourceName.MatchString(name) {
-			d.errorf(k, "source name %q must be letters, digits, '.', '_' or '-' (it is the URL path /hooks/NAME)", name)
+		if err := CheckSourceName(name); err != nil {
+			d.errorf(k, "%v", err)
 		}
 		s := SourceSpec{Name: name, Pos: d.pos(k), MaxBody: DefaultMaxBody}
 		sm := d.mapping(m.vals[name], what, sourceKeys)

@@ -445,7 +445,12 @@ func TestValidation(t *testing.T) {
 		{"slack both", "slack:\n  token: a\n  webhook_url: https://hooks.slack.com/x\n", "v.yaml:1:1: slack: give token or webhook_url, not both"},
 		{"slack neither", "slack: {}\n", "v.yaml:1:1: slack needs token (or token_file) or webhook_url"},
 		{"smtp from", "smtp: { host: h, from: nobody }\n", `v.yaml:1:24: smtp from "nobody" is not an address`},
-		{"source name", "sources:\n  \"a/b\": { vendor: x }\n", `v.yaml:2:3: source name "a/b" must be letters`},
+		{"source name", "sources:\n  \"a/b\": { vendor: x }\n", `v.yaml:2:3: source name "a/b" must be 1-64 letters`},
+		// serve refused a dot, which check accepted.
+		{"source name with a dot", "sources:\n  fb.prod: { vendor: x }\n", `v.yaml:2:3: source name "fb.prod" must be 1-64 letters, digits, '-' or '_'`},
+		{"source name of 64", "sources:\n  " + strings.Repeat("a", 64) + ": { vendor: x }\n", ""},
+		{"source name of 65", "sources:\n  " + strings.Repeat("a", 65) + ": { vendor: x }\n", `v.yaml:2:3: source name "aaaa`},
+		{"source name starting with -", "sources:\n  -a: { vendor: x }\n", `v.yaml:2:3: source name "-a" must be`},
 		{"signature algorithm", "sources:\n  a: { vendor: hmac, signature: { algorithm: md5 } }\n", `v.yaml:2:46: signature algorithm "md5"`},
 		{"duplicate key", "rules:\n  - name: a\n    name: b\n" + act, `v.yaml:3:5: duplicate key "name" in rule #1 (first at line 2)`},
 		{"http method", "rules:\n  - name: a\n    actions: [ { http: { url: \"https://example.com/\", method: FETCH } } ]\n", `v.yaml:3:63: rule "a" action #1 (http): method "FETCH"`},
