@@ -57,8 +57,10 @@ type RetryPolicy struct {
 // one attempt may hold a worker, not a constraint of the queue.)
 const MaxAttemptTimeout = 45 * time.Second
 
-// MaxRetryAfter caps how long a receiver's Retry-After may hold a delivery.
-const MaxRetryAfter = 10 * time.Minute
+// MaxRetryAfter caps how long a receiver's Retry-After may hold a
+// delivery. The actions own the value; this name is kept for the router's
+// own uses (pipeline.go, router.go) until they use actions.MaxRetryAfter.
+const MaxRetryAfter = actions.MaxRetryAfter
 
 // DefaultPolicy is the retry policy of each action kind when the rules file
 // says nothing. With these, a receiver that is down is retried for one to
