@@ -16,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/secret"
 )
 
@@ -516,28 +517,13 @@ func containsFold(list []string, s string) bool {
 }
 
 // checkURL requires an absolute http(s) URL whose scheme and host are
-// written literally: event data may fill the path and query, never choose
-// the host.
+// written literally (actions.LiteralOrigin).
 func (d *decoder) checkURL(hm *mapping, what, raw string, key *yaml.Node) {
 	if raw == "" {
 		d.errorf(key, "%s needs a url", what)
 		return
 	}
-	at := hm.get("url")
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok || (scheme != "http" && scheme != "https") {
-		d.errorf(at, "%s: url must start with http:// or https://", what)
-		return
-	}
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
-	}
-	if strings.Contains(authority, "{{") {
-		d.errorf(at, "%s: the url's host must be written literally, not templated", what)
-		return
-	}
-	if u, err := url.Parse(scheme + "://" + authority); err != nil || u.Hostname() == "" {
-		d.errorf(at, "%s: url has no valid host", what)
+	if _, _, err := actions.LiteralOrigin(raw); err != nil {
+		d.errorf(hm.get("url"), "%s: %v", what, err)
 	}
 }
