@@ -81,7 +81,7 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 		// are not there to be called by name).
 		t, err := template.New(name).Funcs(Funcs()).Funcs(template.FuncMap{escapeFunc: insert}).Parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", name, err)
+			return nil, parseError(name, err)
 		}
 		for _, tt := range t.Templates() {
 			if tt.Tree != nil && tt.Root != nil {
@@ -109,7 +109,7 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 	// its own tree.
 	t, err := ts.root.New(name).Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("parse template %s: %w", name, err)
+		return nil, parseError(name, err)
 	}
 	if t.Tree == nil || t.Root == nil {
 		return nil, fmt.Errorf("parse template %s: no template", name)
@@ -123,6 +123,35 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 		ts.same[[2]string{name, text}] = tmpl
 	}
 	return tmpl, nil
+}
+
+// TemplateError is a text that does not parse as a template.
+type TemplateError struct {
+	Name string
+	// Line is the line of the text, from 1, where the parser stopped; 0
+	// when it does not say.
+	Line int
+	// Msg is the parser's message without its "template: NAME:LINE: ".
+	Msg string
+	Err error // text/template's error
+}
+
+func (e *TemplateError) Error() string { return "parse template " + e.Name + ": " + e.Err.Error() }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// parseError reads the line and message out of a text/template parse
+// error, which has the form "template: NAME:LINE: MESSAGE".
+func parseError(name string, err error) *TemplateError {
+	e := &TemplateError{Name: name, Msg: err.Error(), Err: err}
+	rest, ok := strings.CutPrefix(e.Msg, "template: "+name+":")
+	if !ok {
+		return e
+	}
+	num, msg, ok := strings.Cut(rest, ": ")
+	if line, err := strconv.Atoi(num); ok && err == nil && line > 0 {
+		e.Line, e.Msg = line, msg
+	}
+	return e
 }
 
 // insert0 is the escape function of templates with no Escaper.

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -42,11 +44,12 @@ func Parse(filename string, data []byte, getenv func(string) (string, bool)) (*F
 	sum := sha256.Sum256(data)
 	f := &File{Path: filename, Hash: hex.EncodeToString(sum[:])}
 	d := &decoder{
-		file:     filename,
-		dir:      filepath.Dir(filename),
-		getenv:   getenv,
-		secrets:  map[string]string{},
-		envSpans: map[*yaml.Node][][2]int{},
+		file:      filename,
+		dir:       filepath.Dir(filename),
+		getenv:    getenv,
+		secrets:   map[string]string{},
+		envSpans:  map[*yaml.Node][][2]int{},
+		templates: actions.NewTemplates(),
 	}
 	if !utf8.Valid(data) {
 		return nil, ErrorList{{Pos: Pos{File: filename}, Msg: "not UTF-8 text"}}
@@ -78,6 +81,8 @@ func Parse(filename string, data []byte, getenv func(string) (string, bool)) (*F
 			e.Msg = red.Redact(e.Msg)
 		}
 		d.errs.sort()
+		// A node reached through several aliases is checked each time.
+		d.errs = slices.CompactFunc(d.errs, func(a, b *Error) bool { return *a == *b })
 		return nil, d.errs
 	}
 	f.Set = NewSet(f.Rules)
@@ -429,6 +434,9 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			Username:  d.str(sm.get("username"), "username"),
 			IconEmoji: d.str(sm.get("icon_emoji"), "icon_emoji"),
 		}
+		for _, k := range slackActionKeys {
+			d.template(sm.get(k), what+": "+k)
+		}
 		if a.Slack.Text == "" {
 			d.errorf(key, "%s needs text", what)
 		}
@@ -443,7 +451,7 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 		h := &HTTPAction{
 			Method:  d.str(hm.get("method"), "method"),
 			URL:     d.str(hm.get("url"), "url"),
-			Headers: d.strMap(hm.get("headers"), "headers"),
+			Headers: d.strMap(hm.get("headers"), what+" headers"),
 			Body:    d.str(hm.get("body"), "body"),
 			Timeout: d.duration(hm.get("timeout"), "timeout"),
 		}
@@ -455,9 +463,17 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			h.Method = strings.ToUpper(h.Method)
 		}
 		d.checkURL(hm, what, h.URL, key)
+		d.template(hm.get("url"), what+": url")
+		d.template(hm.get("body"), what+": body")
+		if hm.has("headers") {
+			hs := d.mapping(hm.get("headers"), what+" headers", nil)
+			for _, name := range hs.order {
+				d.template(hs.vals[name], what+": header "+name)
+			}
+		}
 		if hm.has("json") {
 			budget := maxValueNodes
-			h.JSON = d.value(hm.get("json"), "json", &budget)
+			h.JSON = d.value(hm.get("json"), what+": json", &budget)
 			if hm.has("body") {
 				d.errorf(hm.keyNode("body"), "%s: give json or body, not both", what)
 			}
@@ -477,6 +493,9 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			Subject: d.str(em.get("subject"), "subject"),
 			Text:    d.str(em.get("text"), "text"),
 			HTML:    d.str(em.get("html"), "html"),
+		}
+		for _, k := range []string{"subject", "text", "html"} {
+			d.template(em.get(k), what+": "+k)
 		}
 		if len(e.To) == 0 {
 			d.errorf(key, "%s needs to: (one address or a list)", what)
@@ -514,6 +533,43 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// template checks that the value of scalar n parses as a template, as the
+// action will parse it when it is built, and reports a syntax error at the
+// line the parser stopped at: at the token its message quotes when that
+// occurs once on the line, else at the line's first character.
+func (d *decoder) template(n *yaml.Node, what string) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, "{{") {
+		return
+	}
+	_, err := d.templates.New("template", n.Value, nil)
+	if err == nil {
+		return
+	}
+	var te *actions.TemplateError
+	if !errors.As(err, &te) {
+		d.errorf(n, "%s: %v", what, err)
+		return
+	}
+	// A parser at the end of a block's text stops on its last line.
+	lines := strings.Split(strings.TrimSuffix(n.Value, "\n"), "\n")
+	line := min(max(te.Line, 1), len(lines))
+	off := 0
+	for _, l := range lines[:line-1] {
+		off += utf8.RuneCountInString(l) + 1
+	}
+	text := lines[line-1]
+	col := len(text) - len(strings.TrimLeft(text, " \t"))
+	if i := strings.IndexByte(te.Msg, '"'); i >= 0 {
+		if q, err := strconv.QuotedPrefix(te.Msg[i:]); err == nil {
+			if tok, err := strconv.Unquote(q); err == nil && tok != "" && strings.Count(text, tok) == 1 {
+				col = strings.Index(text, tok)
+			}
+		}
+	}
+	d.errorAt(d.posIn(n, n.Value, off+runeOffset(text, col)), "%s: template: %s", what, te.Msg)
 }
 
 // checkURL requires an absolute http(s) URL whose scheme and host are

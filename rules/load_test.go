@@ -74,6 +74,24 @@ func TestLoadBad(t *testing.T) {
 		{"bad_duration.yaml", []string{`bad_duration.yaml:5:18: timeout: "5 seconds" is not a duration`}},
 		{"templated_host.yaml", []string{`templated_host.yaml:4:22: rule "ssrf" action #1 (http): the url's host must be written literally`}},
 		{"yaml_syntax.yaml", []string{`yaml_syntax.yaml:3: YAML: did not find expected node content`}},
+		// A condition's error does not hide the templates' (nor the source
+		// name that serve would refuse), each at the offending token or the
+		// line the parser stopped at; a broken anchor is reported once.
+		{"every_stage.yaml", []string{
+			`every_stage.yaml:2:3: source name "fb.prod" must be 1-64 letters, digits, '-' or '_'`,
+			`every_stage.yaml:2:52: tolerance: 100000000h is out of range (a duration is at most 2562047h)`,
+			`every_stage.yaml:6:5: rule "bad-templates" action #2 (http): json: template: unclosed action`,
+			`every_stage.yaml:9:27: rule "bad-when": when: unknown name nosuch`,
+			`    event == "x" && nosuch`,
+			`                    ^`,
+			`every_stage.yaml:14:53: rule "bad-templates" action #1 (slack): text: template: function "nosuchfunc" not defined`,
+			`every_stage.yaml:16:17: rule "bad-templates" action #2 (http): url: template: unclosed action`,
+			`every_stage.yaml:17:36: rule "bad-templates" action #2 (http): header X-Id: template: unexpected "}" in operand`,
+			`every_stage.yaml:18:52: rule "bad-templates" action #2 (http): json: template: undefined variable "$y"`,
+			`every_stage.yaml:21:21: rule "bad-templates" action #3 (email): subject: template: unexpected {{end}}`,
+			`every_stage.yaml:22:29: rule "bad-templates" action #3 (email): html: template: function "nope" not defined`,
+			`every_stage.yaml:26:13: rule "bad-templates" action #3 (email): text: template: unexpected EOF`,
+		}},
 		{"many.yaml", []string{ // every problem, sorted by position
 			`many.yaml:1:1: unknown key "sourcse" in the rules file (did you mean "sources"?)`,
 			`many.yaml:5:11: rule "one": when: unknown name nope`,
@@ -441,6 +459,11 @@ func TestValidation(t *testing.T) {
 	}{
 		{"sync duration", "queue: { sync: 1s }\n", ""},
 		{"sync bad", "queue:\n  sync: sometimes\n", `v.yaml:2:9: queue sync: "sometimes" is not a duration`},
+		{"duration too long", "queue:\n  dedup_window: 2562048h\n", "v.yaml:2:17: queue dedup_window: 2562048h is out of range (a duration is at most 2562047h)"},
+		{"longest duration", "queue:\n  dedup_window: 2562047h\n", ""},
+		{"duration too long in ns", "queue:\n  dedup_window: 9223372036854775808ns\n", "v.yaml:2:17: queue dedup_window: 9223372036854775808ns is out of range"},
+		{"template in a block", "slack: { token: t }\nrules:\n  - name: a\n    actions:\n      - slack:\n          channel: c\n          text: |\n            line one\n              {{ .data.x | nope }}\n", `v.yaml:9:28: rule "a" action #1 (slack): text: template: function "nope" not defined`},
+		{"template functions", "slack: { token: t }\nrules:\n  - name: a\n    actions:\n      - slack: { channel: c, text: '{{ .data.x | default \"-\" | upper | truncate 5 }} {{ json .data }}' }\n", ""},
 		{"replicas range", "queue: { replicas: 9 }\n", "v.yaml:1:20: queue replicas: 9 is out of range [0, 5]"},
 		{"slack both", "slack:\n  token: a\n  webhook_url: https://hooks.slack.com/x\n", "v.yaml:1:1: slack: give token or webhook_url, not both"},
 		{"slack neither", "slack: {}\n", "v.yaml:1:1: slack needs token (or token_file) or webhook_url"},

@@ -163,6 +163,7 @@ func TestSchemaRejectsBadFiles(t *testing.T) {
 		"templated_host.yaml":    {shape, "/rules/0/actions/0/http/url"},
 		"two_kinds.yaml":         {shape, "/rules/0/actions/0"},
 		"unknown_key.yaml":       {shape, "/rules/0/actions/0/slack"}, // chanel
+		"every_stage.yaml":       {shape, ""},                         // fb.prod; the rest is semantic
 		"duplicate_rule.yaml":    {semantic, ""},                      // uniqueness of a member across items
 		"missing_var.yaml":       {semantic, ""},                      // the environment
 		"unknown_source.yaml":    {semantic, ""},                      // a reference to a key of sources:
