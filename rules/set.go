@@ -134,9 +134,6 @@ func needOf(r *Rule) []pin {
 	return out
 }
 
-// Rules returns the rules in file order. The caller must not modify them.
-func (s *Set) Rules() []*Rule { return s.rules }
-
 // Len is the number of rules.
 func (s *Set) Len() int { return len(s.rules) }
 
