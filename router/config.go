@@ -58,8 +58,7 @@ type RetryPolicy struct {
 const MaxAttemptTimeout = 45 * time.Second
 
 // MaxRetryAfter caps how long a receiver's Retry-After may hold a
-// delivery. The actions own the value; this name is kept for the router's
-// own uses (pipeline.go, router.go) until they use actions.MaxRetryAfter.
+// delivery. The actions own the value (actions.MaxRetryAfter).
 const MaxRetryAfter = actions.MaxRetryAfter
 
 // DefaultPolicy is the retry policy of each action kind when the rules file
