@@ -31,9 +31,6 @@ type Template struct {
 	// tmpl is nil when the text has no action: it renders as itself.
 	tmpl *template.Template
 	text string
-	// fast renders tmpl without text/template when it is only text and
-	// field insertions (nil when it is not); it falls back to tmpl.
-	fast *fastPath
 }
 
 // NewTemplate parses text as a text/template with the functions of Funcs. A
@@ -84,7 +81,7 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 		// are not there to be called by name).
 		t, err := template.New(name).Funcs(Funcs()).Funcs(template.FuncMap{escapeFunc: insert}).Parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("parse template %s: %w", name, err)
+			return nil, parseError(name, err)
 		}
 		for _, tt := range t.Templates() {
 			if tt.Tree != nil && tt.Root != nil {
@@ -112,17 +109,13 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 	// its own tree.
 	t, err := ts.root.New(name).Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("parse template %s: %w", name, err)
+		return nil, parseError(name, err)
 	}
 	if t.Tree == nil || t.Root == nil {
 		return nil, fmt.Errorf("parse template %s: no template", name)
 	}
 	appendEscaper(t.Root, fn)
-	ins := insert0
-	if esc != nil {
-		ins = insert
-	}
-	tmpl := &Template{name: name, tmpl: t, fast: compileFast(t.Root, fn, ins)}
+	tmpl := &Template{name: name, tmpl: t}
 	if esc == nil {
 		if ts.same == nil {
 			ts.same = map[[2]string]*Template{}
@@ -130,6 +123,35 @@ func (ts *Templates) New(name, text string, esc Escaper) (*Template, error) {
 		ts.same[[2]string{name, text}] = tmpl
 	}
 	return tmpl, nil
+}
+
+// TemplateError is a text that does not parse as a template.
+type TemplateError struct {
+	Name string
+	// Line is the line of the text, from 1, where the parser stopped; 0
+	// when it does not say.
+	Line int
+	// Msg is the parser's message without its "template: NAME:LINE: ".
+	Msg string
+	Err error // text/template's error
+}
+
+func (e *TemplateError) Error() string { return "parse template " + e.Name + ": " + e.Err.Error() }
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// parseError reads the line and message out of a text/template parse
+// error, which has the form "template: NAME:LINE: MESSAGE".
+func parseError(name string, err error) *TemplateError {
+	e := &TemplateError{Name: name, Msg: err.Error(), Err: err}
+	rest, ok := strings.CutPrefix(e.Msg, "template: "+name+":")
+	if !ok {
+		return e
+	}
+	num, msg, ok := strings.Cut(rest, ": ")
+	if line, err := strconv.Atoi(num); ok && err == nil && line > 0 {
+		e.Line, e.Msg = line, msg
+	}
+	return e
 }
 
 // insert0 is the escape function of templates with no Escaper.
@@ -158,11 +180,6 @@ func (t *Template) Name() string { return t.name }
 func (t *Template) Execute(env map[string]any) (string, error) {
 	if t.tmpl == nil {
 		return t.text, nil
-	}
-	if t.fast != nil {
-		if s, ok := t.fast.execute(env); ok {
-			return s, nil
-		}
 	}
 	var b strings.Builder
 	if err := t.tmpl.Execute(&b, env); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/switchyard/switchyard/actions"
@@ -58,8 +57,9 @@ type RetryPolicy struct {
 // one attempt may hold a worker, not a constraint of the queue.)
 const MaxAttemptTimeout = 45 * time.Second
 
-// MaxRetryAfter caps how long a receiver's Retry-After may hold a delivery.
-const MaxRetryAfter = 10 * time.Minute
+// MaxRetryAfter caps how long a receiver's Retry-After may hold a
+// delivery. The actions own the value (actions.MaxRetryAfter).
+const MaxRetryAfter = actions.MaxRetryAfter
 
 // DefaultPolicy is the retry policy of each action kind when the rules file
 // says nothing. With these, a receiver that is down is retried for one to
@@ -105,8 +105,6 @@ func Load(path string, getenv func(string) (string, bool), o BuildOptions) (*Con
 	return Build(f, o)
 }
 
-var sourceName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // Build makes every source and action of a loaded file. Every error is
 // reported, each with the position of the entry it concerns.
 func Build(f *rules.File, o BuildOptions) (*Config, error) {
@@ -124,8 +122,8 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 		errs = append(errs, fmt.Errorf("%s: %s", pos, c.redactor.Redact(fmt.Sprintf(format, args...))))
 	}
 	for _, s := range f.Sources {
-		if !sourceName.MatchString(s.Name) {
-			fail(s.Pos, "source %q: a source name is 1-64 letters, digits, '-' or '_' (it is a URL path segment)", s.Name)
+		if err := rules.CheckSourceName(s.Name); err != nil {
+			fail(s.Pos, "%v", err)
 			continue
 		}
 		cfg := sources.Config{

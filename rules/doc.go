@@ -24,7 +24,9 @@
 //     rule with actions, each action of exactly one kind, source: naming a
 //     defined source, slack and email actions only with a top-level slack:
 //     or smtp:, an http action's scheme and host written literally, durations
-//     and sizes that parse).
+//     and sizes that parse and fit, source names that fit in a URL path),
+//     and parses every template of every action as the action will, so a
+//     syntax error is reported at its line with every other problem.
 //  5. Compiles each when: once with expr, against the names an event
 //     provides (source, vendor, event, id, time, data, payload, headers) and
 //     expr.AsBool: a syntax error, an unknown name or a non-boolean

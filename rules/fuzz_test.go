@@ -97,7 +97,7 @@ func FuzzParse(f *testing.F) {
 		ev := &event.Event{Source: "productlift", Vendor: "productlift", Event: "vote.created", ID: "1",
 			Time: time.Unix(0, 0).UTC(), Data: map[string]any{"post": map[string]any{"id": 99.0}}}
 		matched, _ := file.Set.Match(ev)
-		naive, _ := newSet(file.Rules, false).Match(ev)
+		naive, _ := naive(file.Rules).Match(ev)
 		if fmt.Sprint(names(matched)) != fmt.Sprint(names(naive)) {
 			t.Fatalf("indexed match %v, naive %v", names(matched), names(naive))
 		}
@@ -186,7 +186,7 @@ func FuzzMatch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	naiveSet := newSet(set.Rules, false)
+	naiveSet := naive(set.Rules)
 	f.Fuzz(func(t *testing.T, payload []byte, eventName, source string) {
 		var v any
 		if json.Unmarshal(payload, &v) != nil {

@@ -4,18 +4,21 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/secret"
 )
 
@@ -41,11 +44,12 @@ func Parse(filename string, data []byte, getenv func(string) (string, bool)) (*F
 	sum := sha256.Sum256(data)
 	f := &File{Path: filename, Hash: hex.EncodeToString(sum[:])}
 	d := &decoder{
-		file:     filename,
-		dir:      filepath.Dir(filename),
-		getenv:   getenv,
-		secrets:  map[string]string{},
-		envSpans: map[*yaml.Node][][2]int{},
+		file:      filename,
+		dir:       filepath.Dir(filename),
+		getenv:    getenv,
+		secrets:   map[string]string{},
+		envSpans:  map[*yaml.Node][][2]int{},
+		templates: actions.NewTemplates(),
 	}
 	if !utf8.Valid(data) {
 		return nil, ErrorList{{Pos: Pos{File: filename}, Msg: "not UTF-8 text"}}
@@ -77,6 +81,8 @@ func Parse(filename string, data []byte, getenv func(string) (string, bool)) (*F
 			e.Msg = red.Redact(e.Msg)
 		}
 		d.errs.sort()
+		// A node reached through several aliases is checked each time.
+		d.errs = slices.CompactFunc(d.errs, func(a, b *Error) bool { return *a == *b })
 		return nil, d.errs
 	}
 	f.Set = NewSet(f.Rules)
@@ -116,8 +122,19 @@ func (d *decoder) file_(f *File, n *yaml.Node) {
 var (
 	sourceKeys    = []string{"vendor", "key", "key_file", "secret", "secret_file", "signature", "tolerance", "max_body"}
 	signatureKeys = []string{"header", "algorithm", "encoding", "prefix"}
-	sourceName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// sourceName is the syntax of a source's name, the NAME of the URL path
+	// /hooks/NAME: nothing that needs escaping in a path segment.
+	sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
 )
+
+// CheckSourceName reports whether name can name a source: 1 to 64 letters,
+// digits, '-' or '_', starting with a letter or a digit.
+func CheckSourceName(name string) error {
+	if !sourceName.MatchString(name) {
+		return fmt.Errorf("source name %q must be 1-64 letters, digits, '-' or '_', starting with a letter or digit (it is the URL path /hooks/NAME)", name)
+	}
+	return nil
+}
 
 func (d *decoder) sources(n *yaml.Node) []SourceSpec {
 	m := d.mapping(n, "sources", nil)
@@ -128,8 +145,8 @@ func (d *decoder) sources(n *yaml.Node) []SourceSpec {
 	for _, name := range m.order { // file order, not map order
 		k := m.keys[name]
 		what := fmt.Sprintf("source %q", name)
-		if !sourceName.MatchString(name) {
-			d.errorf(k, "source name %q must be letters, digits, '.', '_' or '-' (it is the URL path /hooks/NAME)", name)
+		if err := CheckSourceName(name); err != nil {
+			d.errorf(k, "%v", err)
 		}
 		s := SourceSpec{Name: name, Pos: d.pos(k), MaxBody: DefaultMaxBody}
 		sm := d.mapping(m.vals[name], what, sourceKeys)
@@ -417,6 +434,9 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			Username:  d.str(sm.get("username"), "username"),
 			IconEmoji: d.str(sm.get("icon_emoji"), "icon_emoji"),
 		}
+		for _, k := range slackActionKeys {
+			d.template(sm.get(k), what+": "+k)
+		}
 		if a.Slack.Text == "" {
 			d.errorf(key, "%s needs text", what)
 		}
@@ -431,7 +451,7 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 		h := &HTTPAction{
 			Method:  d.str(hm.get("method"), "method"),
 			URL:     d.str(hm.get("url"), "url"),
-			Headers: d.strMap(hm.get("headers"), "headers"),
+			Headers: d.strMap(hm.get("headers"), what+" headers"),
 			Body:    d.str(hm.get("body"), "body"),
 			Timeout: d.duration(hm.get("timeout"), "timeout"),
 		}
@@ -443,9 +463,17 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			h.Method = strings.ToUpper(h.Method)
 		}
 		d.checkURL(hm, what, h.URL, key)
+		d.template(hm.get("url"), what+": url")
+		d.template(hm.get("body"), what+": body")
+		if hm.has("headers") {
+			hs := d.mapping(hm.get("headers"), what+" headers", nil)
+			for _, name := range hs.order {
+				d.template(hs.vals[name], what+": header "+name)
+			}
+		}
 		if hm.has("json") {
 			budget := maxValueNodes
-			h.JSON = d.value(hm.get("json"), "json", &budget)
+			h.JSON = d.value(hm.get("json"), what+": json", &budget)
 			if hm.has("body") {
 				d.errorf(hm.keyNode("body"), "%s: give json or body, not both", what)
 			}
@@ -465,6 +493,9 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			Subject: d.str(em.get("subject"), "subject"),
 			Text:    d.str(em.get("text"), "text"),
 			HTML:    d.str(em.get("html"), "html"),
+		}
+		for _, k := range []string{"subject", "text", "html"} {
+			d.template(em.get(k), what+": "+k)
 		}
 		if len(e.To) == 0 {
 			d.errorf(key, "%s needs to: (one address or a list)", what)
@@ -504,29 +535,51 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
+// template checks that the value of scalar n parses as a template, as the
+// action will parse it when it is built, and reports a syntax error at the
+// line the parser stopped at: at the token its message quotes when that
+// occurs once on the line, else at the line's first character.
+func (d *decoder) template(n *yaml.Node, what string) {
+	n = resolve(n)
+	if n == nil || n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, "{{") {
+		return
+	}
+	_, err := d.templates.New("template", n.Value, nil)
+	if err == nil {
+		return
+	}
+	var te *actions.TemplateError
+	if !errors.As(err, &te) {
+		d.errorf(n, "%s: %v", what, err)
+		return
+	}
+	// A parser at the end of a block's text stops on its last line.
+	lines := strings.Split(strings.TrimSuffix(n.Value, "\n"), "\n")
+	line := min(max(te.Line, 1), len(lines))
+	off := 0
+	for _, l := range lines[:line-1] {
+		off += utf8.RuneCountInString(l) + 1
+	}
+	text := lines[line-1]
+	col := len(text) - len(strings.TrimLeft(text, " \t"))
+	if i := strings.IndexByte(te.Msg, '"'); i >= 0 {
+		if q, err := strconv.QuotedPrefix(te.Msg[i:]); err == nil {
+			if tok, err := strconv.Unquote(q); err == nil && tok != "" && strings.Count(text, tok) == 1 {
+				col = strings.Index(text, tok)
+			}
+		}
+	}
+	d.errorAt(d.posIn(n, n.Value, off+runeOffset(text, col)), "%s: template: %s", what, te.Msg)
+}
+
 // checkURL requires an absolute http(s) URL whose scheme and host are
-// written literally: event data may fill the path and query, never choose
-// the host.
+// written literally (actions.LiteralOrigin).
 func (d *decoder) checkURL(hm *mapping, what, raw string, key *yaml.Node) {
 	if raw == "" {
 		d.errorf(key, "%s needs a url", what)
 		return
 	}
-	at := hm.get("url")
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok || (scheme != "http" && scheme != "https") {
-		d.errorf(at, "%s: url must start with http:// or https://", what)
-		return
-	}
-	authority := rest
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		authority = rest[:i]
-	}
-	if strings.Contains(authority, "{{") {
-		d.errorf(at, "%s: the url's host must be written literally, not templated", what)
-		return
-	}
-	if u, err := url.Parse(scheme + "://" + authority); err != nil || u.Hostname() == "" {
-		d.errorf(at, "%s: url has no valid host", what)
+	if _, _, err := actions.LiteralOrigin(raw); err != nil {
+		d.errorf(hm.get("url"), "%s: %v", what, err)
 	}
 }

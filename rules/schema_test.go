@@ -163,6 +163,7 @@ func TestSchemaRejectsBadFiles(t *testing.T) {
 		"templated_host.yaml":    {shape, "/rules/0/actions/0/http/url"},
 		"two_kinds.yaml":         {shape, "/rules/0/actions/0"},
 		"unknown_key.yaml":       {shape, "/rules/0/actions/0/slack"}, // chanel
+		"every_stage.yaml":       {shape, ""},                         // fb.prod; the rest is semantic
 		"duplicate_rule.yaml":    {semantic, ""},                      // uniqueness of a member across items
 		"missing_var.yaml":       {semantic, ""},                      // the environment
 		"unknown_source.yaml":    {semantic, ""},                      // a reference to a key of sources:
@@ -264,6 +265,9 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"unknown top-level key", "metrics: {}\n", false},
 		{"top level is a list", "- a\n", false},
 		{"source name with a space", "sources:\n  bad name: {vendor: github, secret: s}\n", false},
+		{"source name with a dot", "sources:\n  fb.prod: {vendor: github, secret: s}\n", false},
+		{"source name of 65", "sources:\n  " + strings.Repeat("a", 65) + ": {vendor: github, secret: s}\n", false},
+		{"source name with - and _", "sources:\n  fb_prod-2: {vendor: github, secret: s}\n", true},
 		{"source not a mapping", "sources:\n  s: github\n", false},
 		{"vendor from the environment", "sources:\n  s: {vendor: \"${VENDOR}\", secret: s}\n", true},
 		{"secret from the environment", source(`secret: "${SECRET}"`), true},

@@ -28,9 +28,6 @@ type pin struct {
 	vals []string
 }
 
-// value is the event's value of the pinned name.
-func (p pin) value(ev *event.Event) string { return field(ev, p.name) }
-
 // field is the event's value of pinnable[name].
 func field(ev *event.Event, name uint8) string {
 	switch name {

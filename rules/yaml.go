@@ -2,8 +2,10 @@ package rules
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/secret"
 )
 
@@ -27,6 +30,9 @@ type decoder struct {
 	// envSpans records, for scalars that took values from the
 	// environment, where those values are (rune offsets).
 	envSpans map[*yaml.Node][][2]int
+	// templates parses the templates of the file's actions, to report
+	// their syntax errors with the others.
+	templates *actions.Templates
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -331,6 +337,11 @@ func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
 		return 0
 	}
 	v, err := time.ParseDuration(s)
+	if err != nil && durationSyntax.MatchString(s) {
+		// time.ParseDuration says "invalid" for a duration too long for it.
+		d.errorf(n, "%s: %s is out of range (a duration is at most %dh)", what, s, maxHours)
+		return 0
+	}
 	if err != nil {
 		d.errorf(n, "%s: %q is not a duration (write e.g. 30s, 5m, 1h30m)", what, s)
 		return 0
@@ -341,6 +352,12 @@ func (d *decoder) duration(n *yaml.Node, what string) time.Duration {
 	}
 	return v
 }
+
+// durationSyntax is what time.ParseDuration reads, whatever the size.
+var durationSyntax = regexp.MustCompile(`^[-+]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+$`)
+
+// maxHours is the longest duration in whole hours (2562047).
+const maxHours = math.MaxInt64 / int64(time.Hour)
 
 var sizeUnits = []struct {
 	suffix string
@@ -421,7 +438,7 @@ func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
 const maxValueNodes = 10000
 
 // value decodes a free-form YAML value (json:) into map[string]any, []any
-// and scalars.
+// and scalars. Its strings are templates.
 func (d *decoder) value(n *yaml.Node, what string, budget *int) any {
 	n = resolve(n)
 	if *budget--; *budget < 0 {
@@ -452,6 +469,9 @@ func (d *decoder) value(n *yaml.Node, what string, budget *int) any {
 		if err := n.Decode(&v); err != nil {
 			d.errorf(n, "%s: cannot decode value", what)
 			return nil
+		}
+		if _, ok := v.(string); ok {
+			d.template(n, what)
 		}
 		return v
 	}
