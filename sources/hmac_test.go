@@ -64,29 +64,6 @@ func forge(s Signed, f fixture) Signed {
 	return s
 }
 
-// TestAckPathAllocations: checking a ProductLift delivery (the signature,
-// then the envelope) allocates only the id and event strings it returns.
-func TestAckPathAllocations(t *testing.T) {
-	f := fixtures()[2]
-	if f.name != "productlift/vote.created" {
-		t.Fatalf("fixture %s", f.name)
-	}
-	src := mustNew(t, f.cfg)
-	s := mustSign(t, f.cfg, f.load(t))
-	r := request(s, nil)
-	var verr, eerr error
-	n := testing.AllocsPerRun(100, func() {
-		verr = src.Verify(r, s.Body)
-		_, eerr = src.Envelope(r.Header, s.Body)
-	})
-	if verr != nil || eerr != nil {
-		t.Fatalf("Verify = %v, Envelope = %v", verr, eerr)
-	}
-	if n > 2 && !raceEnabled {
-		t.Errorf("Verify and Envelope allocate %v times per delivery, want at most 2", n)
-	}
-}
-
 // FuzzAppendHexString: the pooled states decode hex signatures as
 // hex.DecodeString does, refusing the same strings.
 func FuzzAppendHexString(f *testing.F) {

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Leanbe puts the signature in the body: {payload, event, triggeredAt,
@@ -45,8 +46,8 @@ func setupLeanbe(s *source, cfg Config) error {
 		if err != nil {
 			return Envelope{}, err
 		}
-		p, ok := top.get(memPayload)
-		if !ok {
+		p := top[memPayload]
+		if p == nil {
 			return Envelope{}, fmt.Errorf("%w: missing \"payload\"", ErrMalformed)
 		}
 		if p[0] != '{' {
@@ -73,15 +74,15 @@ func payloadID(event string, payload []byte) string {
 }
 
 func leanbeVerify(keyed *keyedMAC, body []byte) error {
-	top, err := scanTop(body)
+	top, err := readTop(body)
 	if err != nil {
 		return err // ErrMalformed: the signature lives in a body that is not JSON
 	}
-	payload, ok := top.get(memPayload)
-	if !ok {
+	payload := top[memPayload]
+	if payload == nil {
 		return fmt.Errorf("%w: no payload to verify", ErrUnauthorized)
 	}
-	if _, ok := top.get(memSignature); !ok {
+	if top[memSignature] == nil {
 		return fmt.Errorf("%w: missing signature member", ErrUnauthorized)
 	}
 	sigHex, ok := optString(top, memSignature)
@@ -111,63 +112,34 @@ func leanbeVerify(keyed *keyedMAC, body []byte) error {
 // edits bytes in place of decoding and re-encoding, so nothing else in the
 // body changes.
 func leanbeSign(spec hmacSpec, secret, body []byte) ([]byte, error) {
-	if _, err := scanTop(body); err != nil {
+	top, err := readTop(body)
+	if err != nil {
 		return nil, err
 	}
-	type span struct{ start, end int64 }
-	var (
-		payload json.RawMessage
-		sigs    []span
-	)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // the opening brace, checked by scanTop
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		name, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-		}
-		end := dec.InputOffset()
-		start := end - int64(len(raw))
-		if start < 0 || !bytes.Equal(body[start:end], raw) {
-			return nil, errors.New("leanbe: cannot locate a member's bytes")
-		}
-		switch name {
-		case "payload":
-			payload = raw
-		case "signature":
-			sigs = append(sigs, span{start, end})
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	closing := dec.InputOffset() - 1
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: data after the object", ErrMalformed)
-	}
-	if payload == nil {
+	if top[memPayload] == nil {
 		return nil, fmt.Errorf("%w: missing \"payload\"", ErrMalformed)
 	}
-	sig := `"` + spec.encode(spec.mac(secret, payload)) + `"`
+	sig := `"` + spec.encode(spec.mac(secret, top[memPayload])) + `"`
+	// readTop accepted body: reading its members again cannot fail.
+	d := jsontext.NewDecoder(bytes.NewBuffer(body), readerOptions...)
+	_, _ = d.ReadToken()
 	out := make([]byte, 0, len(body)+len(sig)+16)
-	if len(sigs) == 0 {
-		out = append(out, body[:closing]...)
-		out = append(out, `,"signature":`...)
-		out = append(out, sig...)
-		return append(out, body[closing:]...), nil
+	at, found := 0, false
+	for d.PeekKind() != '}' {
+		name, _ := d.ReadValue()
+		m, known := memberNamed(name)
+		v, _ := d.ReadValue()
+		if known && m == memSignature {
+			end := int(d.InputOffset())
+			out = append(append(out, body[at:end-len(v)]...), sig...)
+			at, found = end, true
+		}
 	}
-	var at int64
-	for _, sp := range sigs {
-		out = append(out, body[at:sp.start]...)
-		out = append(out, sig...)
-		at = sp.end
+	if !found {
+		_, _ = d.ReadToken()
+		closing := int(d.InputOffset()) - 1
+		out = append(append(append(out, body[:closing]...), `,"signature":`...), sig...)
+		at = closing
 	}
 	return append(out, body[at:]...), nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -64,7 +65,7 @@ type source struct {
 	verify func(r *http.Request, body []byte) error
 	// sign produces the header (and, for Leanbe, the body) verify accepts.
 	sign func(body []byte, now time.Time) (Signed, error)
-	// envelope extracts the id and event name from the members scanTop
+	// envelope extracts the id and event name from the members readTop
 	// found.
 	envelope func(get getter, top members, body []byte) (Envelope, error)
 	// timeOf reads when the vendor says the event happened (zero if unknown).
@@ -74,8 +75,6 @@ type source struct {
 	// wholeBody makes the whole body the data when dataKey is absent
 	// (generic kinds whose bodies have no envelope, e.g. GitHub).
 	wholeBody bool
-	// decoders decode bodies in Normalize.
-	decoders decoders
 }
 
 // New builds the Source described by cfg. now is the clock used for signed
@@ -173,28 +172,32 @@ func (s *source) checkKey(r *http.Request) error {
 	return nil
 }
 
-// Envelope checks the body in one pass that copies nothing (scanTop) and
-// reads the id and event name from the members it found.
+// Envelope reads the body's envelope (readTop) and the id and event name
+// from the members it found.
 func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
-	top, err := scanTop(body)
+	top, err := readTop(body)
 	if err != nil {
 		return Envelope{}, err
 	}
 	return s.envelope(getter{req: header}, top, body)
 }
 
-// Normalize decodes the verified body into the normalized event, in one
-// pass that also finds the members Envelope reads (decodeTop). The id and
-// event name come from the same code as Envelope, so both always agree.
+// Normalize decodes the verified body into the normalized event. It reads
+// the envelope as Envelope does, with the same code, so both accept the
+// same bodies and agree on the id and event name.
 func (s *source) Normalize(body []byte, header map[string]string) (event.Event, error) {
 	get := getter{stored: header, useStored: true}
-	payload, top, ok := s.decoders.decodeTop(body) // accepts what scanTop accepts
-	if !ok {
-		return event.Event{}, refusal(body)
+	top, err := readTop(body)
+	if err != nil {
+		return event.Event{}, err
 	}
 	env, err := s.envelope(get, top, body)
 	if err != nil {
 		return event.Event{}, err
+	}
+	var payload map[string]any
+	if err := json.Unmarshal(body, &payload); err != nil {
+		return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return event.Event{
 		Source:  s.name,

@@ -550,6 +550,25 @@ func TestLeanbeJSONStringifyBytes(t *testing.T) {
 			t.Fatalf("Verify = %v, want ErrMalformed", err)
 		}
 	})
+	t.Run("payload given twice", func(t *testing.T) {
+		// The last payload is the one verified and the one normalized,
+		// whole: nothing of the unsigned one leaks into the data.
+		body := []byte(`{"payload":{"title":"evil","extra":1},"payload":` + string(leanbePayloadJS) + `,"event":"idea.upVoted","signature":"` + sig + `"}`)
+		if err := src.Verify(httptest.NewRequest(http.MethodPost, "/hooks/leanbe", nil), body); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		ev, err := src.Normalize(body, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, leaked := ev.Data["extra"]; leaked || ev.Data["title"] != "Zoë’s idea – 東京 🎉" {
+			t.Errorf("data = %v, want the signed payload alone", ev.Data)
+		}
+		swapped := []byte(`{"payload":` + string(leanbePayloadJS) + `,"payload":{"title":"evil"},"event":"idea.upVoted","signature":"` + sig + `"}`)
+		if err := src.Verify(httptest.NewRequest(http.MethodPost, "/hooks/leanbe", nil), swapped); !errors.Is(err, ErrUnauthorized) {
+			t.Errorf("Verify with the unsigned payload last = %v, want ErrUnauthorized", err)
+		}
+	})
 	t.Run("normalized", func(t *testing.T) {
 		ev, err := src.Normalize(leanbeBody(leanbePayloadJS, sig), nil)
 		if err != nil {
@@ -991,6 +1010,59 @@ func BenchmarkAckPath(b *testing.B) {
 		if err := src.Verify(r, s.Body); err != nil {
 			b.Fatal(err)
 		}
+		if _, err := src.Envelope(r.Header, s.Body); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// normalizeBenchFixtures are the fixtures BenchmarkNormalize decodes: one
+// of each kind, and one larger body of the usual shapes.
+func normalizeBenchFixtures() []fixture {
+	var out []fixture
+	for _, f := range fixtures() {
+		if strings.Contains(f.name, "with-key") || f.name == "productlift/post.created" || f.name == "leanbe/idea.created" {
+			continue
+		}
+		out = append(out, f)
+	}
+	// A 64 KiB body: many records of strings (some escaped), numbers,
+	// booleans and nulls.
+	rec := `{"id":1234567,"name":"Ada Lovelace","email":"ada@example.com","score":12.75,"ratio":-0.003,` +
+		`"big":1.5e21,"tags":["a","b\n","caf\u00e9"],"active":true,"deleted":false,"parent":null,` +
+		`"note":"She wrote \"the first program\" \u2014 in 1843.","n":0}`
+	big := `{"event":"bulk.export","data":{"items":[` + strings.Repeat(rec+",", 64<<10/len(rec)) + rec + `]}}`
+	out = append(out, fixture{name: "hmac/64KiB", body: []byte(big),
+		cfg: Config{Name: "shop", Vendor: KindHMAC, Secret: hmacSecret, Signature: Signature{Header: "X-Shop-Signature"}}})
+	return out
+}
+
+// BenchmarkNormalize is the decode after the 202: Normalize alone, on a
+// verified body.
+func BenchmarkNormalize(b *testing.B) {
+	for _, f := range normalizeBenchFixtures() {
+		name, _, _ := strings.Cut(f.name, "/")
+		if strings.HasSuffix(f.name, "64KiB") {
+			name = "64KiB"
+		}
+		b.Run(name, func(b *testing.B) {
+			src := mustNew(b, f.cfg)
+			s := mustSign(b, f.cfg, f.load(b))
+			headers := Headers(request(s, f.header).Header)
+			b.SetBytes(int64(len(s.Body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := src.Normalize(s.Body, headers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkEnvelope is the envelope check alone, on a verified body.
+func BenchmarkEnvelope(b *testing.B) {
+	benchFixtures(b, func(b *testing.B, src Source, s Signed, r *http.Request) {
 		if _, err := src.Envelope(r.Header, s.Body); err != nil {
 			b.Fatal(err)
 		}
