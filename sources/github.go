@@ -17,13 +17,12 @@ func setupGitHub(s *source, cfg Config) error {
 	if err := noSignature(cfg); err != nil {
 		return err
 	}
-	spec, err := newHMACSpec(Signature{Header: "X-Hub-Signature-256", Algorithm: "sha256", Encoding: "hex", Prefix: "sha256="}, Signature{})
+	spec, err := newHMACSpec(Signature{Header: "X-Hub-Signature-256", Algorithm: "sha256", Encoding: "hex", Prefix: "sha256="}, Signature{}, secret)
 	if err != nil {
 		return err
 	}
-	keyed := newKeyedMAC(spec, secret)
-	s.verify = func(r *http.Request, body []byte) error { return keyed.verify(r.Header, body) }
-	s.sign = headerSigner(spec, secret)
+	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, body) }
+	s.sign = headerSigner(spec)
 	s.envelope = func(get getter, _ members, body []byte) (Envelope, error) {
 		env := Envelope{ID: get.get("X-GitHub-Delivery"), Event: get.get("X-GitHub-Event")}
 		if env.ID == "" {

@@ -12,20 +12,48 @@ import (
 	"hash"
 	"net/http"
 	"strings"
-	"sync"
 )
 
-// hmacSpec is a resolved Signature: where an HMAC of the raw body is found
+// hmacAlgorithms is the one list of the hashes a signature may use, by the
+// name Signature.Algorithm gives (lower-cased).
+var hmacAlgorithms = []struct {
+	name string
+	new  func() hash.Hash
+}{
+	{"sha1", sha1.New},
+	{"sha256", sha256.New},
+	{"sha512", sha512.New},
+}
+
+// signatureEncodings are the values of Signature.Encoding.
+var signatureEncodings = []string{"hex", "base64"}
+
+// HMACAlgorithms returns the values Signature.Algorithm may take (case
+// does not matter; empty is the vendor's default).
+func HMACAlgorithms() []string {
+	names := make([]string, len(hmacAlgorithms))
+	for i, a := range hmacAlgorithms {
+		names[i] = a.name
+	}
+	return names
+}
+
+// SignatureEncodings returns the values Signature.Encoding may take (case
+// does not matter; empty is the vendor's default).
+func SignatureEncodings() []string { return append([]string(nil), signatureEncodings...) }
+
+// hmacSpec is a resolved Signature with its secret: where an HMAC is found
 // and how it is written.
 type hmacSpec struct {
 	header  string
 	newHash func() hash.Hash
 	base64  bool
 	prefix  string
+	secret  []byte
 }
 
 // newHMACSpec resolves sig, taking each empty field from def.
-func newHMACSpec(sig, def Signature) (hmacSpec, error) {
+func newHMACSpec(sig, def Signature, secret []byte) (hmacSpec, error) {
 	if sig.Header == "" {
 		sig.Header = def.Header
 	}
@@ -38,33 +66,32 @@ func newHMACSpec(sig, def Signature) (hmacSpec, error) {
 	if sig.Prefix == "" {
 		sig.Prefix = def.Prefix
 	}
-	spec := hmacSpec{header: http.CanonicalHeaderKey(strings.TrimSpace(sig.Header)), prefix: sig.Prefix}
+	spec := hmacSpec{header: http.CanonicalHeaderKey(strings.TrimSpace(sig.Header)), prefix: sig.Prefix, secret: secret}
 	if spec.header == "" {
 		return hmacSpec{}, errors.New("signature: header is required")
 	}
-	switch strings.ToLower(sig.Algorithm) {
-	case "sha1":
-		spec.newHash = sha1.New
-	case "sha256", "":
-		spec.newHash = sha256.New
-	case "sha512":
-		spec.newHash = sha512.New
-	default:
-		return hmacSpec{}, fmt.Errorf("signature: unknown algorithm %q (want sha1, sha256 or sha512)", sig.Algorithm)
+	algorithm := strings.ToLower(sig.Algorithm)
+	for _, a := range hmacAlgorithms {
+		if a.name == algorithm {
+			spec.newHash = a.new
+		}
+	}
+	if spec.newHash == nil {
+		return hmacSpec{}, fmt.Errorf("signature: unknown algorithm %q (want %s)", sig.Algorithm, strings.Join(HMACAlgorithms(), ", "))
 	}
 	switch strings.ToLower(sig.Encoding) {
-	case "hex", "":
+	case "hex":
 	case "base64":
 		spec.base64 = true
 	default:
-		return hmacSpec{}, fmt.Errorf("signature: unknown encoding %q (want hex or base64)", sig.Encoding)
+		return hmacSpec{}, fmt.Errorf("signature: unknown encoding %q (want %s)", sig.Encoding, strings.Join(signatureEncodings, ", "))
 	}
 	return spec, nil
 }
 
 // mac returns the HMAC of the concatenated parts.
-func (h hmacSpec) mac(secret []byte, parts ...[]byte) []byte {
-	m := hmac.New(h.newHash, secret)
+func (h hmacSpec) mac(parts ...[]byte) []byte {
+	m := hmac.New(h.newHash, h.secret)
 	for _, p := range parts {
 		m.Write(p)
 	}
@@ -90,114 +117,25 @@ func (h hmacSpec) decode(s string) ([]byte, error) {
 	return hex.DecodeString(s)
 }
 
-// keyedMAC is an hmacSpec with its secret. It keeps keyed HMAC states for
-// reuse: keying one costs two hash blocks and five allocations, and the ack
-// path needs one for every request.
-type keyedMAC struct {
-	hmacSpec
-	states sync.Pool // of *macState
-}
-
-func newKeyedMAC(spec hmacSpec, secret []byte) *keyedMAC {
-	k := &keyedMAC{hmacSpec: spec}
-	k.states.New = func() any { return &macState{h: hmac.New(spec.newHash, secret)} }
-	return k
-}
-
-// macState is a keyed HMAC with room for a MAC, a decoded signature and a
-// signed prefix, so that checking a signature allocates nothing.
-type macState struct {
-	h      hash.Hash
-	sum    [sha512.Size]byte
-	sig    [sha512.Size]byte
-	prefix []byte
-}
-
-// maxPrefix is the largest signed prefix a pooled state keeps room for.
-const maxPrefix = 512
-
-func (k *keyedMAC) get() *macState { return k.states.Get().(*macState) }
-
-func (k *keyedMAC) put(st *macState) {
-	if cap(st.prefix) > maxPrefix {
-		st.prefix = nil
-	}
-	k.states.Put(st)
-}
-
-// mac returns the HMAC of the concatenated parts, in st's room: valid
-// until the next mac or until st is put back. It leaves the hash reset.
-func (st *macState) mac(parts ...[]byte) []byte {
-	for _, p := range parts {
-		st.h.Write(p)
-	}
-	sum := st.h.Sum(st.sum[:0])
-	st.h.Reset()
-	return sum
-}
-
-// decodeSig decodes a MAC as written in a header (prefix already removed)
-// into st's room when it fits, as decode would.
-func (k *keyedMAC) decodeSig(st *macState, s string) ([]byte, error) {
-	if k.base64 || len(s)/2 > len(st.sig) {
-		return k.decode(s)
-	}
-	return appendHexString(st.sig[:0], s)
-}
-
-// appendHexString appends the bytes of the hex string s to dst, failing
-// where hex.DecodeString fails.
-func appendHexString(dst []byte, s string) ([]byte, error) {
-	if len(s)%2 != 0 {
-		return nil, hex.ErrLength
-	}
-	for i := 0; i < len(s); i += 2 {
-		hi, ok := fromHex(s[i])
-		if !ok {
-			return nil, hex.InvalidByteError(s[i])
-		}
-		lo, ok := fromHex(s[i+1])
-		if !ok {
-			return nil, hex.InvalidByteError(s[i+1])
-		}
-		dst = append(dst, hi<<4|lo)
-	}
-	return dst, nil
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}
-
 // verify checks the header against an HMAC of the raw body.
-func (k *keyedMAC) verify(header http.Header, body []byte) error {
-	v, err := singleHeader(header, k.header)
+func (h hmacSpec) verify(header http.Header, body []byte) error {
+	v, err := singleHeader(header, h.header)
 	if err != nil {
 		return err
 	}
-	if k.prefix != "" {
-		rest, ok := strings.CutPrefix(v, k.prefix)
+	if h.prefix != "" {
+		rest, ok := strings.CutPrefix(v, h.prefix)
 		if !ok {
-			return fmt.Errorf("%w: %s lacks its prefix", ErrUnauthorized, k.header)
+			return fmt.Errorf("%w: %s lacks its prefix", ErrUnauthorized, h.header)
 		}
 		v = rest
 	}
-	st := k.get()
-	defer k.put(st)
-	got, err := k.decodeSig(st, v)
+	got, err := h.decode(v)
 	if err != nil {
-		return fmt.Errorf("%w: %s is not valid %s", ErrUnauthorized, k.header, k.encodingName())
+		return fmt.Errorf("%w: %s is not valid %s", ErrUnauthorized, h.header, h.encodingName())
 	}
-	if !hmac.Equal(got, st.mac(body)) {
-		return fmt.Errorf("%w: %s does not match the body", ErrUnauthorized, k.header)
+	if !hmac.Equal(got, h.mac(body)) {
+		return fmt.Errorf("%w: %s does not match the body", ErrUnauthorized, h.header)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -28,14 +29,13 @@ func setupLeanbe(s *source, cfg Config) error {
 	if err := noSignature(cfg); err != nil {
 		return err
 	}
-	spec, err := newHMACSpec(Signature{Header: "Signature"}, Signature{})
+	spec, err := newHMACSpec(Signature{Header: "Signature", Algorithm: "sha256", Encoding: "hex"}, Signature{}, secret)
 	if err != nil {
 		return err
 	}
-	keyed := newKeyedMAC(spec, secret)
-	s.verify = func(_ *http.Request, body []byte) error { return leanbeVerify(keyed, body) }
+	s.verify = func(_ *http.Request, body []byte) error { return leanbeVerify(spec, body) }
 	s.sign = func(body []byte, _ time.Time) (Signed, error) {
-		signed, err := leanbeSign(spec, secret, body)
+		signed, err := leanbeSign(spec, body)
 		if err != nil {
 			return Signed{}, err
 		}
@@ -69,11 +69,10 @@ func payloadID(event string, payload []byte) string {
 	_, _ = io.WriteString(h, event)
 	_, _ = h.Write([]byte{0})
 	_, _ = h.Write(payload)
-	var sum [sha256.Size]byte
-	return hashID([sha256.Size]byte(h.Sum(sum[:0])))
+	return hashID(h.Sum(nil))
 }
 
-func leanbeVerify(keyed *keyedMAC, body []byte) error {
+func leanbeVerify(spec hmacSpec, body []byte) error {
 	top, err := readTop(body)
 	if err != nil {
 		return err // ErrMalformed: the signature lives in a body that is not JSON
@@ -89,18 +88,16 @@ func leanbeVerify(keyed *keyedMAC, body []byte) error {
 	if !ok {
 		return fmt.Errorf("%w: signature member is not a string", ErrUnauthorized)
 	}
-	st := keyed.get()
-	defer keyed.put(st)
-	sig, err := keyed.decodeSig(st, sigHex)
+	sig, err := spec.decode(sigHex)
 	if err != nil {
 		return fmt.Errorf("%w: signature member is not hex", ErrUnauthorized)
 	}
-	if macEqual(sig, st.mac(payload)) {
+	if hmac.Equal(sig, spec.mac(payload)) {
 		return nil
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, payload); err == nil && !bytes.Equal(compact.Bytes(), payload) {
-		if macEqual(sig, st.mac(compact.Bytes())) {
+		if hmac.Equal(sig, spec.mac(compact.Bytes())) {
 			return nil
 		}
 	}
@@ -111,7 +108,7 @@ func leanbeVerify(keyed *keyedMAC, body []byte) error {
 // with the HMAC of the payload's bytes exactly as they appear in body. It
 // edits bytes in place of decoding and re-encoding, so nothing else in the
 // body changes.
-func leanbeSign(spec hmacSpec, secret, body []byte) ([]byte, error) {
+func leanbeSign(spec hmacSpec, body []byte) ([]byte, error) {
 	top, err := readTop(body)
 	if err != nil {
 		return nil, err
@@ -119,7 +116,7 @@ func leanbeSign(spec hmacSpec, secret, body []byte) ([]byte, error) {
 	if top[memPayload] == nil {
 		return nil, fmt.Errorf("%w: missing \"payload\"", ErrMalformed)
 	}
-	sig := `"` + spec.encode(spec.mac(secret, top[memPayload])) + `"`
+	sig := `"` + spec.encode(spec.mac(top[memPayload])) + `"`
 	// readTop accepted body: reading its members again cannot fail.
 	d := jsontext.NewDecoder(bytes.NewBuffer(body), readerOptions...)
 	_, _ = d.ReadToken()

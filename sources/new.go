@@ -230,12 +230,11 @@ func (s *source) dataOf(payload map[string]any) map[string]any {
 // bodyID is the delivery id of vendors that send none: a hash of the
 // verified bytes, so that a retry of the same bytes deduplicates.
 func bodyID(body []byte) string {
-	return hashID(sha256.Sum256(body))
+	sum := sha256.Sum256(body)
+	return hashID(sum[:])
 }
 
-// hashID writes the first bodyIDHexChars hex digits of a hash.
-func hashID(sum [sha256.Size]byte) string {
-	var buf [bodyIDHexChars]byte
-	hex.Encode(buf[:], sum[:bodyIDHexChars/2])
-	return string(buf[:])
+// hashID is the first bodyIDHexChars hex digits of a hash.
+func hashID(sum []byte) string {
+	return hex.EncodeToString(sum[:bodyIDHexChars/2])
 }

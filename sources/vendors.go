@@ -57,13 +57,12 @@ func setupProductLift(s *source, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	spec, err := newHMACSpec(cfg.Signature, Signature{Header: "Signature", Algorithm: "sha256", Encoding: "hex"})
+	spec, err := newHMACSpec(cfg.Signature, Signature{Header: "Signature", Algorithm: "sha256", Encoding: "hex"}, secret)
 	if err != nil {
 		return err
 	}
-	keyed := newKeyedMAC(spec, secret)
-	s.verify = func(r *http.Request, body []byte) error { return keyed.verify(r.Header, body) }
-	s.sign = headerSigner(spec, secret)
+	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, body) }
+	s.sign = headerSigner(spec)
 	s.envelope = func(_ getter, top members, _ []byte) (Envelope, error) {
 		id, err := requireString(top, memID)
 		if err != nil {
@@ -91,13 +90,12 @@ func setupHMAC(s *source, cfg Config) error {
 	if cfg.Signature.Header == "" {
 		return errors.New("signature: header is required for the hmac kind")
 	}
-	spec, err := newHMACSpec(cfg.Signature, Signature{Algorithm: "sha256", Encoding: "hex"})
+	spec, err := newHMACSpec(cfg.Signature, Signature{Algorithm: "sha256", Encoding: "hex"}, secret)
 	if err != nil {
 		return err
 	}
-	keyed := newKeyedMAC(spec, secret)
-	s.verify = func(r *http.Request, body []byte) error { return keyed.verify(r.Header, body) }
-	s.sign = headerSigner(spec, secret)
+	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, body) }
+	s.sign = headerSigner(spec)
 	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
 		ev, ok := firstString(top, memEvent, memType, memAction)
 		if !ok {
@@ -126,10 +124,10 @@ func bodyOnly(body []byte, _ time.Time) (Signed, error) {
 }
 
 // headerSigner puts the body's HMAC in the spec's header.
-func headerSigner(spec hmacSpec, secret []byte) func([]byte, time.Time) (Signed, error) {
+func headerSigner(spec hmacSpec) func([]byte, time.Time) (Signed, error) {
 	return func(body []byte, _ time.Time) (Signed, error) {
 		h := http.Header{}
-		h.Set(spec.header, spec.encode(spec.mac(secret, body)))
+		h.Set(spec.header, spec.encode(spec.mac(body)))
 		return Signed{Body: body, Header: h}, nil
 	}
 }
