@@ -3,7 +3,6 @@ package sources
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 )
 
 // Headers returns the request headers to store with an event: lower-cased
@@ -15,15 +14,10 @@ func Headers(h http.Header) map[string]string {
 		if len(vs) == 0 {
 			continue
 		}
-		var buf [64]byte
-		lower := appendLower(buf[:0], k)
-		if lower == nil {
-			lower = []byte(strings.ToLower(k))
-		}
-		if sensitiveHeader(string(lower)) { // not allocated: the string does not outlive the call
+		name := strings.ToLower(k)
+		if sensitiveHeader(name) {
 			continue
 		}
-		name := string(lower)
 		// With the same name under two spellings, the canonical one wins,
 		// so the result does not depend on map order.
 		if _, dup := out[name]; dup && k != http.CanonicalHeaderKey(k) {
@@ -47,21 +41,4 @@ func sensitiveHeader(name string) bool {
 		}
 	}
 	return false
-}
-
-// appendLower appends s lower-cased, as strings.ToLower would, if s is
-// ASCII (as header names are: net/http refuses others); otherwise it
-// returns nil.
-func appendLower(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			return nil
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		dst = append(dst, c)
-	}
-	return dst
 }
