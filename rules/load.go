@@ -20,6 +20,7 @@ import (
 
 	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/secret"
+	"github.com/switchyard/switchyard/sources"
 )
 
 // Load reads, expands, validates and compiles the rules file at path.
@@ -169,15 +170,13 @@ func (d *decoder) sources(n *yaml.Node) []SourceSpec {
 					Encoding:  strings.ToLower(d.str(sig.get("encoding"), "encoding")),
 					Prefix:    d.str(sig.get("prefix"), "prefix"),
 				}
-				switch s.Signature.Algorithm {
-				case "", "sha1", "sha256", "sha512":
-				default:
-					d.errorf(sig.get("algorithm"), "signature algorithm %q: want sha1, sha256 or sha512", s.Signature.Algorithm)
+				// The sources own the lists; the loader checks early to
+				// point at the key.
+				if a := s.Signature.Algorithm; a != "" && !slices.Contains(sources.HMACAlgorithms(), a) {
+					d.errorf(sig.get("algorithm"), "signature algorithm %q: want one of %s", a, strings.Join(sources.HMACAlgorithms(), ", "))
 				}
-				switch s.Signature.Encoding {
-				case "", "hex", "base64":
-				default:
-					d.errorf(sig.get("encoding"), "signature encoding %q: want hex or base64", s.Signature.Encoding)
+				if e := s.Signature.Encoding; e != "" && !slices.Contains(sources.SignatureEncodings(), e) {
+					d.errorf(sig.get("encoding"), "signature encoding %q: want one of %s", e, strings.Join(sources.SignatureEncodings(), ", "))
 				}
 			}
 		}
