@@ -57,10 +57,6 @@ type RetryPolicy struct {
 // one attempt may hold a worker, not a constraint of the queue.)
 const MaxAttemptTimeout = 45 * time.Second
 
-// MaxRetryAfter caps how long a receiver's Retry-After may hold a
-// delivery. The actions own the value (actions.MaxRetryAfter).
-const MaxRetryAfter = actions.MaxRetryAfter
-
 // DefaultPolicy is the retry policy of each action kind when the rules file
 // says nothing. With these, a receiver that is down is retried for one to
 // two hours (the jitter decides) before the delivery becomes a dead letter.
@@ -84,7 +80,7 @@ func (p RetryPolicy) Delay(n int, retryAfter time.Duration, rnd func() float64) 
 	}
 	d = min(d, p.Max)
 	d = d/2 + time.Duration(rnd()*float64(d/2))
-	return max(d, min(retryAfter, MaxRetryAfter))
+	return max(d, min(retryAfter, actions.MaxRetryAfter))
 }
 
 // BuildOptions carries what building a Config needs besides the file.

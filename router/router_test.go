@@ -18,6 +18,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/queue"
 	"github.com/switchyard/switchyard/secret"
 	"github.com/switchyard/switchyard/sources"
@@ -381,7 +382,7 @@ func TestRetryPolicyDelay(t *testing.T) {
 		{"doubles", 3, 0, 1, 4 * time.Second},
 		{"capped at max", 9, 0, 1, 8 * time.Second},
 		{"Retry-After wins when longer", 1, 30 * time.Second, 0, 30 * time.Second},
-		{"Retry-After is capped", 1, time.Hour, 0, MaxRetryAfter},
+		{"Retry-After is capped", 1, time.Hour, 0, actions.MaxRetryAfter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := p.Delay(tc.n, tc.retryAfter, func() float64 { return tc.rnd }); got != tc.want {
