@@ -349,7 +349,7 @@ func (r *Router) Replay(ctx context.Context, seq uint64) error {
 	}
 	// A replay is a new job: its own id, so that the dedup window does not
 	// swallow it, and replaying the same dead letter twice stores it once.
-	jm, err := jobMsg(&j, fmt.Sprintf("%s/replay/%d", j.ID, seq), 0, time.Time{})
+	jm, err := jobMsg(&j, jobState{base: fmt.Sprintf("%s/replay/%d", j.ID, seq)})
 	if err != nil {
 		return err
 	}

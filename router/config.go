@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/switchyard/switchyard/actions"
@@ -42,6 +43,11 @@ type action struct {
 	rule   string
 	index  int
 	policy RetryPolicy
+	// pace names the receiver whose turns and pauses the action shares
+	// (a Slack channel, or the action itself); interval is the least time
+	// between two of its deliveries (0: not paced).
+	pace     string
+	interval time.Duration
 }
 
 // RetryPolicy is how often and how patiently one action is retried.
@@ -170,7 +176,8 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 				fail(a.Pos, "rule %q action #%d: timeout %s is over the limit of %s", r.Name, i+1, p.Timeout, MaxAttemptTimeout)
 				continue
 			}
-			br.actions = append(br.actions, &action{Action: act, rule: r.Name, index: i, policy: p})
+			pace, interval := paceOf(f, r.Name, i, a)
+			br.actions = append(br.actions, &action{Action: act, rule: r.Name, index: i, policy: p, pace: pace, interval: interval})
 		}
 		c.rules[r.Name] = br
 	}
@@ -200,6 +207,23 @@ func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions, ts *actions.
 			email.Spec{To: a.Email.To, Cc: a.Email.Cc, Subject: a.Email.Subject, Text: a.Email.Text, HTML: a.Email.HTML, Templates: ts})
 	}
 	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
+}
+
+// DefaultSlackInterval spaces the posts to one Slack channel: Slack allows
+// about one chat.postMessage a second per channel, and drops or throttles
+// a burst beyond.
+const DefaultSlackInterval = time.Second
+
+// paceOf names the receiver of a rule's action index i for pacing, and
+// the least time between two deliveries to it.
+func paceOf(f *rules.File, rule string, i int, a rules.ActionSpec) (string, time.Duration) {
+	if a.Kind == "slack" {
+		if a.Slack.Channel == "" { // an incoming webhook posts to its own channel
+			return "slack webhook", DefaultSlackInterval
+		}
+		return "slack " + a.Slack.Channel, DefaultSlackInterval
+	}
+	return a.Kind + " " + rule + "/" + strconv.Itoa(i), 0
 }
 
 // action finds a job's action in this config. A job made under an older

@@ -82,7 +82,7 @@ func voteJob(t *testing.T, tried int, notBefore time.Time) *jobDelivery {
 	ev := event.Event{Source: "productlift", Vendor: "productlift", Event: "vote.created", ID: "e1",
 		Data: map[string]any{"post": map[string]any{"title": "T"}}}
 	j := &Job{ID: jobID(&ev, "votes", 0), Event: ev, Rule: "votes", Kind: "http"}
-	m, err := jobMsg(j, j.ID, tried, notBefore)
+	m, err := jobMsg(j, jobState{base: j.ID, tried: tried, notBefore: notBefore})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,45 +42,60 @@ func jobID(ev *event.Event, rule string, action int) string {
 // Headers of a job message: what the delivery has been through, carried
 // with it from attempt to attempt and from replica to replica. A failed
 // attempt that is to be retried stores the job again with Tried one more
-// and Not-Before set, under a message id of its own.
+// and Not-Before set, under a message id of its own; so does a delivery
+// given a later turn by its receiver's pace, with Paced set.
 const (
 	hdrJob       = "Switchyard-Job"        // the id the job's messages derive theirs from
 	hdrTried     = "Switchyard-Tried"      // attempts made so far
 	hdrNotBefore = "Switchyard-Not-Before" // RFC 3339: when the next attempt is due
+	hdrPaced     = "Switchyard-Paced"      // "1": Not-Before is the turn its receiver's pace gave it
 )
-
-// jobMsg is the stored form of a job whose messages derive their ids from
-// base (its dedup id, or a replay's), tried times already, its next attempt
-// due at notBefore (zero: at once). Each attempt's message has an id of its
-// own, so that the retry of attempt n is stored once however often attempt
-// n is made (after a crash, say).
-func jobMsg(j *Job, base string, tried int, notBefore time.Time) (queue.Msg, error) {
-	data, err := encodeJob(j)
-	if err != nil {
-		return queue.Msg{}, fmt.Errorf("encode job: %w", err)
-	}
-	id := base
-	h := nats.Header{hdrJob: {base}}
-	if tried > 0 {
-		id = base + "/attempt/" + strconv.Itoa(tried+1)
-		h.Set(hdrTried, strconv.Itoa(tried))
-	}
-	if !notBefore.IsZero() {
-		h.Set(hdrNotBefore, notBefore.UTC().Format(time.RFC3339Nano))
-	}
-	return queue.Msg{Subject: queue.JobsSubject + "." + j.Kind, ID: id, Data: data, Header: h}, nil
-}
 
 // jobState is what a job message's headers say the delivery has been
 // through.
 type jobState struct {
-	base      string    // see hdrJob
+	base      string    // the job's dedup id, or a replay's; its messages' ids derive from it
 	tried     int       // attempts made so far
 	notBefore time.Time // zero: due now
+	paced     bool      // notBefore is the turn its receiver's pace gave it
+}
+
+// msgID is the message id of a job in state s. Each attempt, and each
+// attempt given a turn by a pace, has an id of its own, so that the
+// retry of attempt n is stored once however often attempt n is made
+// (after a crash, say).
+func (s jobState) msgID() string {
+	id := s.base
+	if s.tried > 0 {
+		id += "/attempt/" + strconv.Itoa(s.tried+1)
+	}
+	if s.paced {
+		id += "/paced"
+	}
+	return id
+}
+
+// jobMsg is the stored form of job j in state s.
+func jobMsg(j *Job, s jobState) (queue.Msg, error) {
+	data, err := encodeJob(j)
+	if err != nil {
+		return queue.Msg{}, fmt.Errorf("encode job: %w", err)
+	}
+	h := nats.Header{hdrJob: {s.base}}
+	if s.tried > 0 {
+		h.Set(hdrTried, strconv.Itoa(s.tried))
+	}
+	if !s.notBefore.IsZero() {
+		h.Set(hdrNotBefore, s.notBefore.UTC().Format(time.RFC3339Nano))
+	}
+	if s.paced {
+		h.Set(hdrPaced, "1")
+	}
+	return queue.Msg{Subject: queue.JobsSubject + "." + j.Kind, ID: s.msgID(), Data: data, Header: h}, nil
 }
 
 func jobStateOf(h nats.Header, j *Job) jobState {
-	s := jobState{base: h.Get(hdrJob)}
+	s := jobState{base: h.Get(hdrJob), paced: h.Get(hdrPaced) == "1"}
 	if s.base == "" { // stored before the header existed
 		s.base = j.ID
 	}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // The limiter's tuning. A receiver is one rule's action: the URL, Slack
@@ -32,6 +34,7 @@ const (
 type limiter struct {
 	workers   func(kind string) int
 	receivers sync.Map      // kind/rule/index -> *receiver
+	paces     sync.Map      // a receiver's pace key -> *pace
 	inline    chan struct{} // a token per delivery the matcher is making
 }
 
@@ -174,3 +177,79 @@ func (rc *receiver) release(took time.Duration) {
 	default:
 	}
 }
+
+// pace gives the deliveries to one receiver their turns, at most one every
+// interval (a Slack channel: one a second), and holds them all while the
+// receiver asked for a pause (a Retry-After). A replica paces what it
+// delivers: with N replicas, a receiver gets at most N turns an interval.
+type pace struct {
+	mu       sync.Mutex
+	interval time.Duration
+	turns    *rate.Limiter // nil: not paced, only paused
+	started  time.Time     // when the last delivery started
+	paused   time.Time     // no delivery before then
+}
+
+// pace returns the pace of the receiver named key, one turn every
+// interval (0: none).
+func (l *limiter) pace(key string, interval time.Duration) *pace {
+	if v, ok := l.paces.Load(key); ok {
+		return v.(*pace)
+	}
+	p := &pace{interval: interval}
+	if interval > 0 {
+		p.turns = rate.NewLimiter(rate.Every(interval), 1)
+	}
+	v, _ := l.paces.LoadOrStore(key, p)
+	return v.(*pace)
+}
+
+// turn takes the receiver's next turn at or after now and says when it is:
+// now, if the delivery may go at once.
+func (p *pace) turn(now time.Time) time.Time {
+	if p == nil || p.turns == nil {
+		return now
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return now.Add(p.turns.ReserveN(now, 1).DelayFrom(now))
+}
+
+// start notes that a delivery starts at now, unless the last one started
+// less than an interval before: then it says how long to wait. Turns
+// spread the deliveries out; start holds them an interval apart even when
+// one came late to its turn.
+func (p *pace) start(now time.Time) time.Duration {
+	if !p.paced() {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if next := p.started.Add(p.interval); now.Before(next) {
+		return next.Sub(now)
+	}
+	p.started = now
+	return 0
+}
+
+// pausedUntil is when the receiver's pause ends, if it is paused at now.
+func (p *pace) pausedUntil(now time.Time) (time.Time, bool) {
+	if p == nil {
+		return time.Time{}, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.paused, now.Before(p.paused)
+}
+
+// pause holds every delivery to the receiver until until.
+func (p *pace) pause(until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until.After(p.paused) {
+		p.paused = until
+	}
+}
+
+// paced says whether the receiver's deliveries take turns.
+func (p *pace) paced() bool { return p != nil && p.turns != nil }

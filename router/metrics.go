@@ -22,6 +22,7 @@ type metrics struct {
 	deliveries *prometheus.CounterVec
 	deferrals  *prometheus.CounterVec
 	held       *prometheus.CounterVec
+	paced      *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
@@ -54,6 +55,10 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 			Name: "switchyard_rule_firings_held_total",
 			Help: "Matched rules whose firing was held back, by rule and how (muted, throttled).",
 		}, []string{"rule", "how"}),
+		paced: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_deliveries_paced_total",
+			Help: "Deliveries given a later turn by their receiver's pace (not attempts), by rule.",
+		}, []string{"rule"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchyard_delivery_duration_seconds",
 			Help:    "Time of one delivery attempt, by action kind.",
@@ -78,7 +83,7 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 	}, []string{"version", "revision", "goversion"})
 	v, rev := BuildVersion()
 	build.WithLabelValues(v, rev, runtime.Version()).Set(1)
-	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.held, m.latency,
+	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.held, m.paced, m.latency,
 		m.reloadOK, m.reloadTime, m.configHash, newQueueCollector(q, now),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -71,9 +71,10 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	}
 	r.count(&p, log)
 
+	now := r.opts.Now()
 	var jobs []queue.Msg
-	store := func(j *Job, tried int, notBefore time.Time) {
-		jm, err := jobMsg(j, j.ID, tried, notBefore)
+	store := func(j *Job, st jobState) {
+		jm, err := jobMsg(j, st)
 		if err != nil {
 			log.Error("cannot encode job", "rule", j.Rule, "err", err)
 			return
@@ -82,12 +83,33 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	}
 	var inline []inlined
 	for _, d := range p.deliveries {
+		st := jobState{base: d.job.ID}
+		pc := r.limit.pace(d.act.pace, d.act.interval)
+		if until, paused := pc.pausedUntil(now); paused {
+			st.notBefore = until
+			store(d.job, st)
+			continue
+		}
+		if pc.paced() {
+			// The delivery takes its receiver's next turn; a later one it
+			// waits for in the jobs stream.
+			st.paced = true
+			if turn := pc.turn(now); turn.After(now) {
+				st.notBefore = turn
+				r.metrics.paced.WithLabelValues(d.job.Rule).Inc()
+				store(d.job, st)
+				continue
+			}
+		}
 		rc := r.limit.receiver(d.job.Kind, d.job.Rule, d.job.Action)
 		if firstTime && r.limit.claimInline(rc) {
-			inline = append(inline, inlined{delivery: d, rc: rc})
-		} else {
-			store(d.job, 0, time.Time{})
+			if pc.start(now) == 0 {
+				inline = append(inline, inlined{delivery: d, rc: rc})
+				continue
+			}
+			r.limit.releaseInline(rc, 0)
 		}
+		store(d.job, st)
 	}
 	// The match record goes first, so that the log holds an event's
 	// deliveries after it (an event matched again after a failure to store
@@ -106,11 +128,11 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	for _, d := range inline {
 		switch {
 		case d.out.retry:
-			store(d.job, 1, r.opts.Now().Add(d.out.delay))
+			store(d.job, jobState{base: d.job.ID, tried: 1, notBefore: r.opts.Now().Add(d.out.delay)})
 		case d.out.dead != nil:
 			if err := r.storeDead(ctx, d.out.dead); err != nil {
 				log.Error("could not store dead letter; keeping the delivery as a job", "rule", d.job.Rule, "err", err)
-				store(d.job, 1, time.Time{})
+				store(d.job, jobState{base: d.job.ID, tried: 1})
 			}
 		}
 	}
@@ -172,6 +194,7 @@ func (r *Router) attemptAll(ctx context.Context, cfg *Config, inline []inlined, 
 	try := func(d *inlined) {
 		d.out = r.attempt(ctx, cfg, d.act, d.job, 1, log.With("rule", d.job.Rule, "action", d.job.Kind, "attempt", 1))
 		r.limit.releaseInline(d.rc, d.out.took)
+		r.pauseIfAsked(d.act, d.out)
 	}
 	var wg sync.WaitGroup
 	for i := range inline {
@@ -215,6 +238,22 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		r.giveUp(ctx, m, &j, st.tried, err.Error(), log)
 		return
 	}
+	now := r.opts.Now()
+	pc := r.limit.pace(act.pace, act.interval)
+	if until, paused := pc.pausedUntil(now); paused {
+		// The receiver asked for a pause (a Retry-After): no attempt.
+		_ = m.NakWithDelay(until.Sub(now))
+		return
+	}
+	if pc.paced() && !st.paced {
+		if turn := pc.turn(now); turn.After(now) {
+			// Its receiver's next turn is later: the delivery waits for it
+			// in the jobs stream, as no attempt.
+			r.metrics.paced.WithLabelValues(j.Rule).Inc()
+			r.storeAgain(ctx, m, &j, jobState{base: st.base, tried: st.tried, notBefore: turn, paced: true}, turn.Sub(now), log)
+			return
+		}
+	}
 	rc := r.limit.receiver(j.Kind, j.Rule, j.Action)
 	if !rc.acquire() {
 		// This receiver already holds its share of the kind's workers.
@@ -223,24 +262,48 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		_ = m.NakWithDelay(wait)
 		return
 	}
+	if wait := pc.start(now); wait > 0 {
+		// The last delivery to the receiver started less than its
+		// interval ago (it came late to its turn).
+		rc.release(0)
+		_ = m.NakWithDelay(wait)
+		return
+	}
 	out := r.attempt(ctx, cfg, act, &j, attempt, log)
 	rc.release(out.took)
+	r.pauseIfAsked(act, out)
 	switch {
 	case out.retry:
-		jm, err := jobMsg(&j, st.base, attempt, r.opts.Now().Add(out.delay))
-		if err == nil {
-			_, err = r.q.Publish(ctx, jm.Subject, jm.ID, jm.Header, jm.Data)
-		}
-		if err != nil {
-			log.Error("could not store the retry; the attempt will be made again", "err", err)
-			_ = m.NakWithDelay(out.delay)
-			return
-		}
-		r.ack(m, log)
+		r.storeAgain(ctx, m, &j, jobState{base: st.base, tried: attempt, notBefore: r.opts.Now().Add(out.delay)}, out.delay, log)
 	case out.dead != nil:
 		r.bury(ctx, m, out.dead)
 	default:
 		r.ack(m, log)
+	}
+}
+
+// storeAgain stores job j in state st in place of message m, which it
+// acknowledges; if the new message cannot be stored, m is delivered again
+// after wait.
+func (r *Router) storeAgain(ctx context.Context, m jetstream.Msg, j *Job, st jobState, wait time.Duration, log *slog.Logger) {
+	jm, err := jobMsg(j, st)
+	if err == nil {
+		_, err = r.q.Publish(ctx, jm.Subject, jm.ID, jm.Header, jm.Data)
+	}
+	if err != nil {
+		log.Error("could not store the job again; it will be delivered again", "err", err)
+		_ = m.NakWithDelay(wait)
+		return
+	}
+	r.ack(m, log)
+}
+
+// pauseIfAsked pauses the receiver of act when an attempt's answer asked
+// to come back later (a Retry-After, Slack's rate limit): every delivery
+// to it waits, not only the one that was told.
+func (r *Router) pauseIfAsked(act *action, out outcome) {
+	if out.pause > 0 {
+		r.limit.pace(act.pace, act.interval).pause(r.opts.Now().Add(out.pause))
 	}
 }
 
@@ -258,6 +321,7 @@ type outcome struct {
 	took  time.Duration
 	retry bool
 	delay time.Duration
+	pause time.Duration // the receiver asked for a pause this long
 	dead  *DeadLetter
 }
 
@@ -282,12 +346,13 @@ func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, 
 	if errors.Is(err, context.DeadlineExceeded) {
 		retry = true
 	}
+	pause := min(after, actions.MaxRetryAfter)
 	if retry && n < p.Attempts {
 		delay := p.Delay(n, after, jitter)
 		r.metrics.deliveries.WithLabelValues(j.Kind, "retrying").Inc()
 		log.Warn("delivery failed; will retry", "err", msg, "in", delay, "latency", took)
 		r.recordDelivery(j, "retrying", n, took, msg, delay)
-		return outcome{took: took, retry: true, delay: delay}
+		return outcome{took: took, retry: true, delay: delay, pause: pause}
 	}
 	r.metrics.deliveries.WithLabelValues(j.Kind, "dead").Inc()
 	log.Error("delivery failed; parked as a dead letter", "err", msg, "permanent", !retry, "latency", took)
@@ -297,7 +362,7 @@ func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, 
 		rd = redactRendered(cfg, rd)
 		d.Rendered = &rd
 	}
-	return outcome{took: took, dead: d}
+	return outcome{took: took, dead: d, pause: pause}
 }
 
 // storeDead stores a dead letter.

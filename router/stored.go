@@ -147,7 +147,7 @@ func (r *Router) ReplayEvents(ctx context.Context, since time.Time, rule string)
 			}
 			// Its own message id: the dedup window may remember the job's
 			// id for a message the store has lost.
-			jm, err := jobMsg(d.job, d.job.ID+"/rerun/"+stamp, 0, time.Time{})
+			jm, err := jobMsg(d.job, jobState{base: d.job.ID + "/rerun/" + stamp})
 			if err == nil {
 				jobs = append(jobs, jm)
 			}
