@@ -84,3 +84,22 @@ func Classify(err error) (retry bool, after time.Duration) {
 	}
 	return true, 0
 }
+
+// deliveryIDKey is the context key of a delivery's id.
+type deliveryIDKey struct{}
+
+// WithDeliveryID returns ctx carrying id, the stable identity of one
+// delivery: the same (event, rule, action) has the same id on every attempt,
+// retries and replays included (the router's job id). Actions that can pass
+// it on do (the http action sends it as Idempotency-Key and webhook-id), so
+// that a receiver can drop the duplicates at-least-once delivery produces.
+func WithDeliveryID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, deliveryIDKey{}, id)
+}
+
+// DeliveryID returns the delivery id WithDeliveryID put in ctx, or "" when
+// there is none (a caller that is not the router's delivery loop).
+func DeliveryID(ctx context.Context) string {
+	id, _ := ctx.Value(deliveryIDKey{}).(string)
+	return id
+}
