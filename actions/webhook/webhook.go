@@ -1,6 +1,7 @@
 // Package webhook implements the "http" action: one templated HTTP request
 // to a receiver whose scheme and host are written literally in the rules
-// file.
+// file. Every request carries the delivery's stable id (Idempotency-Key,
+// webhook-id), and may be signed the Standard Webhooks way.
 package webhook
 
 import (
@@ -55,6 +56,12 @@ type Spec struct {
 	Body string
 	// Timeout bounds one attempt; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Sign, when set, signs every request the Standard Webhooks way. The
+	// Webhook-* headers are then the signature's: Headers may not set them.
+	Sign *Sign
+	// Now is the clock of webhook-timestamp and of Retry-After dates; nil:
+	// time.Now.
+	Now func() time.Time
 	// Templates, when set, makes the templates (shared by the actions of
 	// one rules file, it saves memory); nil: the action's own.
 	Templates *actions.Templates
@@ -64,6 +71,10 @@ type header struct {
 	name  string // canonical
 	value *actions.Template
 }
+
+// deliveryHeaders are the headers that carry the delivery id. The author's
+// own headers: of the same names win (a receiver may want another key).
+var deliveryHeaders = []string{hdrIdempotencyKey, hdrWebhookID}
 
 // Action sends one request per Do. It is safe for concurrent use.
 type Action struct {
@@ -75,8 +86,11 @@ type Action struct {
 	json    jsonNode
 	body    *actions.Template
 	timeout time.Duration
-	client  *http.Client
-	now     func() time.Time
+	sign    *signer // nil: unsigned
+	// idHeaders are the deliveryHeaders the author did not set.
+	idHeaders []string
+	client    *http.Client
+	now       func() time.Time
 }
 
 var _ actions.Action = (*Action)(nil)
@@ -85,7 +99,10 @@ var _ actions.Action = (*Action)(nil)
 // either way redirects to another host (or from https to http) are not
 // followed and come back as a permanent 3xx.
 func New(spec Spec, client *http.Client) (*Action, error) {
-	a := &Action{timeout: spec.Timeout, now: time.Now}
+	a := &Action{timeout: spec.Timeout, now: spec.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	ts := spec.Templates
 	if ts == nil {
 		ts = actions.NewTemplates()
@@ -147,6 +164,9 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		if seen[canon] {
 			return nil, fmt.Errorf("http: header %s given twice", canon)
 		}
+		if spec.Sign != nil && strings.HasPrefix(canon, "Webhook-") {
+			return nil, fmt.Errorf("http: header %s is set by sign", canon)
+		}
 		seen[canon] = true
 		if actions.HeaderValue(value) != value {
 			return nil, fmt.Errorf("http: header %s contains control characters", canon)
@@ -159,6 +179,16 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 	}
 	if a.json != nil && !seen["Content-Type"] {
 		a.headers = append(a.headers, header{"Content-Type", actions.MustTemplate("content-type", "application/json", nil)})
+	}
+	for _, h := range deliveryHeaders {
+		if !seen[h] {
+			a.idHeaders = append(a.idHeaders, h)
+		}
+	}
+	if spec.Sign != nil {
+		if a.sign, err = newSigner(*spec.Sign); err != nil {
+			return nil, fmt.Errorf("http: %w", err)
+		}
 	}
 
 	a.client = withRedirectPolicy(client)
@@ -205,12 +235,19 @@ func literalOrigin(raw string) (scheme, host string, err error) {
 // characters, so an inserted value stays within one path segment or one
 // query value whatever it contains.
 func escapeURLComponent(s string) string {
+	return percentEncode(s, func(c byte) bool {
+		return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+	})
+}
+
+// percentEncode writes every byte of s that keep refuses as %XX.
+func percentEncode(s string, keep func(byte) bool) string {
 	const hex = "0123456789ABCDEF"
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+		if keep(c) {
 			b.WriteByte(c)
 			continue
 		}
@@ -328,7 +365,7 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 	for _, name := range names {
 		fmt.Fprintf(&hs, "%s: %s\n", name, r.headers.Get(name))
 	}
-	return actions.Rendered{
+	rd := actions.Rendered{
 		Kind:   Kind,
 		Target: r.method + " " + r.url.String(),
 		Fields: map[string]string{
@@ -337,12 +374,32 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 			"headers": hs.String(),
 			"body":    string(r.body),
 		},
-	}, nil
+	}
+	// What only sending knows: the delivery's id and the time.
+	var ds strings.Builder
+	for _, name := range a.idHeaders {
+		if a.sign == nil || name != hdrWebhookID {
+			fmt.Fprintf(&ds, "%s: <delivery id>\n", name)
+		}
+	}
+	if a.sign != nil {
+		fmt.Fprintf(&ds, "%s: <delivery id>\n%s: <time of sending>\n%s: v1,<HMAC-SHA256 of id.timestamp.body with the secret %s>\n",
+			hdrWebhookID, hdrWebhookTimestamp, hdrWebhookSignature, a.sign.secret)
+	}
+	if ds.Len() > 0 {
+		rd.Fields["delivery_headers"] = ds.String()
+	}
+	return rd, nil
 }
 
 // Do sends the request once. Network errors, timeouts, 408, 429 and 5xx are
 // retryable (with the receiver's Retry-After); other statuses are permanent.
 // Errors name the method and host only: the path and query may hold secrets.
+//
+// The delivery id in ctx (actions.DeliveryID) goes out as Idempotency-Key
+// and webhook-id, unless the author's headers set them; without one they
+// are left out, except that a signed request gets a random webhook-id (the
+// signature needs one).
 func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	r, err := a.render(ev)
 	if err != nil {
@@ -357,6 +414,18 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	req.Header = r.headers
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "Switchyard")
+	}
+	id := headerID(actions.DeliveryID(ctx))
+	if id != "" {
+		for _, name := range a.idHeaders {
+			req.Header.Set(name, id)
+		}
+	}
+	if a.sign != nil {
+		if id == "" {
+			id = randomID()
+		}
+		a.sign.set(req.Header, id, a.now(), r.body)
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {
