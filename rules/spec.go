@@ -163,6 +163,15 @@ type HTTPAction struct {
 	JSON    any
 	Body    string
 	Timeout time.Duration
+	// Sign, when set, signs requests the Standard Webhooks way.
+	Sign *SignSpec
+}
+
+// SignSpec is an http action's sign: block.
+type SignSpec struct {
+	// Secret is the receiver's signing secret (secret: or secret_file:),
+	// base64 with an optional whsec_ prefix; the http action checks it.
+	Secret secret.Secret
 }
 
 // EmailAction sends a message through the top-level smtp:.
