@@ -190,7 +190,11 @@ func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions, ts *actions.
 			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji, Templates: ts})
 	case "http":
 		h := a.HTTP
-		return webhook.New(webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout, Templates: ts}, o.HTTPClient)
+		spec := webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout, Templates: ts}
+		if h.Sign != nil {
+			spec.Sign = &webhook.Sign{Secret: h.Sign.Secret}
+		}
+		return webhook.New(spec, o.HTTPClient)
 	case "email":
 		if f.SMTP == nil {
 			return nil, errors.New("an email action needs a top-level smtp: block")
