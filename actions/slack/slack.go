@@ -21,7 +21,10 @@ import (
 // Kind is the action kind this package implements.
 const Kind = "slack"
 
-// Timeout bounds one request to Slack.
+// Timeout bounds one request to Slack when the caller's context has no
+// deadline. The router runs every attempt under the action's timeout:,
+// which then governs alone: the client has no time limit of its own that
+// could cut a longer attempt short.
 const Timeout = 10 * time.Second
 
 // Config is the workspace-wide Slack connection: exactly one of Token (a
@@ -50,7 +53,9 @@ type Spec struct {
 type Action struct {
 	client     *slack.Client // token mode
 	webhookURL secret.Secret // webhook mode
-	httpClient *http.Client
+	httpClient *http.Client  // no Timeout: the attempt's context bounds a request
+	// defaultTimeout bounds a Do whose context has no deadline.
+	defaultTimeout time.Duration
 
 	channel, text, username, iconEmoji *actions.Template
 }
@@ -65,7 +70,7 @@ func New(cfg Config, spec Spec) (*Action, error) {
 	if strings.TrimSpace(spec.Text) == "" {
 		return nil, errors.New("slack: text is required")
 	}
-	a := &Action{httpClient: &http.Client{Timeout: Timeout}}
+	a := &Action{httpClient: &http.Client{}, defaultTimeout: Timeout}
 	ts := spec.Templates
 	if ts == nil {
 		ts = actions.NewTemplates()
@@ -182,6 +187,11 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	m, err := a.render(ev)
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("slack: %w", err))
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.defaultTimeout)
+		defer cancel()
 	}
 	if a.client == nil {
 		msg := &slack.WebhookMessage{Channel: m.channel, Text: m.text, Username: m.username, IconEmoji: m.iconEmoji}

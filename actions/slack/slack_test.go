@@ -99,8 +99,14 @@ func (rec *recorder) received() []map[string]string {
 
 func startSlack(t *testing.T, rec *recorder) *slacktest.Server {
 	t.Helper()
+	return startSlackWith(t, rec.ServeHTTP)
+}
+
+// startSlackWith starts slacktest with h as chat.postMessage.
+func startSlackWith(t *testing.T, h http.HandlerFunc) *slacktest.Server {
+	t.Helper()
 	s := slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", rec.ServeHTTP)
+		c.Handle("/chat.postMessage", h)
 	})
 	s.Start()
 	t.Cleanup(s.Stop)
