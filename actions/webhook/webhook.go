@@ -24,7 +24,9 @@ import (
 // Kind is the action kind this package implements.
 const Kind = "http"
 
-// DefaultTimeout bounds one request when the spec gives no timeout.
+// DefaultTimeout bounds one request when neither the spec nor the caller's
+// context gives a limit. The router runs every attempt under the action's
+// timeout:, which then governs (with Spec.Timeout, the earlier wins).
 const DefaultTimeout = 10 * time.Second
 
 // MaxErrorBody is how much of a failed response is read; a part of it goes
@@ -54,7 +56,8 @@ type Spec struct {
 	JSON any
 	// Body is a raw template, inserted values unescaped. Exclusive with JSON.
 	Body string
-	// Timeout bounds one attempt; 0 means DefaultTimeout.
+	// Timeout bounds one attempt, within the caller's context's deadline;
+	// 0: the context's deadline alone, DefaultTimeout when it has none.
 	Timeout time.Duration
 	// Sign, when set, signs every request the Standard Webhooks way. The
 	// Webhook-* headers are then the signature's: Headers may not set them.
@@ -109,9 +112,6 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 	}
 	if a.timeout < 0 {
 		return nil, fmt.Errorf("http: negative timeout %s", spec.Timeout)
-	}
-	if a.timeout == 0 {
-		a.timeout = DefaultTimeout
 	}
 
 	a.method = strings.ToUpper(strings.TrimSpace(spec.Method))
@@ -405,8 +405,15 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("http: %w", err))
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
+	timeout := a.timeout
+	if _, ok := ctx.Deadline(); !ok && timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), bytes.NewReader(r.body))
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("http: %s %s: %w", r.method, a.host, err))
