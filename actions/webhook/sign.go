@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/secret"
 )
 
@@ -77,7 +78,7 @@ func (s *signer) set(h http.Header, id string, now time.Time, body []byte) {
 // unchanged; the mapping is one-to-one, so distinct deliveries never share
 // a key.
 func headerID(id string) string {
-	return percentEncode(id, func(c byte) bool { return c > ' ' && c < 0x7f && c != '%' })
+	return actions.PercentEncode(id, func(c byte) bool { return c > ' ' && c < 0x7f && c != '%' })
 }
 
 // randomID is the webhook-id of a signed request made with no delivery id

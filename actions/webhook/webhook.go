@@ -122,12 +122,12 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		return nil, fmt.Errorf("http: invalid method %q", spec.Method)
 	}
 
-	scheme, host, err := literalOrigin(spec.URL)
+	scheme, host, err := actions.LiteralOrigin(spec.URL)
 	if err != nil {
-		return nil, fmt.Errorf("http: url: %w", err)
+		return nil, fmt.Errorf("http: %w", err)
 	}
 	a.scheme, a.host = scheme, host
-	if a.url, err = ts.New("url", strings.TrimSpace(spec.URL), escapeURLComponent); err != nil {
+	if a.url, err = ts.New("url", strings.TrimSpace(spec.URL), actions.EscapeURLComponent); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
 
@@ -193,69 +193,6 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 
 	a.client = withRedirectPolicy(client)
 	return a, nil
-}
-
-// literalOrigin checks that raw starts with a literal http(s)://host[:port]
-// and returns the scheme and host in lower case.
-func literalOrigin(raw string) (scheme, host string, err error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", "", errors.New("is required")
-	}
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return "", "", fmt.Errorf("%q must start with http:// or https://", raw)
-	}
-	scheme = strings.ToLower(raw[:i])
-	if strings.Contains(scheme, "{{") {
-		return "", "", fmt.Errorf("%q: the scheme must be written literally, not templated", raw)
-	}
-	if scheme != "http" && scheme != "https" {
-		return "", "", fmt.Errorf("%q: scheme must be http or https", raw)
-	}
-	rest := raw[i+3:]
-	authority := rest
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		authority = rest[:j]
-	}
-	if strings.Contains(authority, "{{") || strings.Contains(authority, "}}") {
-		return "", "", fmt.Errorf("%q: the host must be written literally, never taken from event data", raw)
-	}
-	u, err := url.Parse(scheme + "://" + authority)
-	if err != nil {
-		return "", "", fmt.Errorf("%q: %w", raw, err)
-	}
-	if u.Hostname() == "" {
-		return "", "", fmt.Errorf("%q has no host", raw)
-	}
-	return scheme, strings.ToLower(u.Host), nil
-}
-
-// escapeURLComponent percent-encodes everything but RFC 3986's unreserved
-// characters, so an inserted value stays within one path segment or one
-// query value whatever it contains.
-func escapeURLComponent(s string) string {
-	return percentEncode(s, func(c byte) bool {
-		return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
-	})
-}
-
-// percentEncode writes every byte of s that keep refuses as %XX.
-func percentEncode(s string, keep func(byte) bool) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if keep(c) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
 
 // isToken reports whether s is an RFC 9110 token (method, header name).
