@@ -4,6 +4,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,10 +41,21 @@ type Config struct {
 // Text are escaped for Slack (&, <, >); the author's own text keeps its
 // formatting (*bold*, <https://x|links>, <!here>).
 type Spec struct {
-	Channel   string
+	Channel string
+	// Text is the message, or with Blocks its notification fallback.
 	Text      string
 	Username  string
 	IconEmoji string
+	// Blocks is Block Kit as the rules file writes it in YAML, decoded as
+	// it is (lists, maps with string keys, scalars): section, header,
+	// context, divider, image and actions (link buttons). A text object
+	// may be a plain string (mrkdwn, or plain_text where Block Kit allows
+	// no other). Texts and URLs are templates: values inserted into mrkdwn
+	// are escaped like Text's, into plain_text not at all, into a URL
+	// after its literal http(s)://host percent-encoded; a url that is one
+	// {{ value }} must render a whole http(s) URL. Mistakes are
+	// *BlockError values (see BlockErrors) naming the value's place.
+	Blocks []any
 	// Templates, when set, makes the templates (shared by the actions of
 	// one rules file, it saves memory); nil: the action's own.
 	Templates *actions.Templates
@@ -58,6 +70,7 @@ type Action struct {
 	defaultTimeout time.Duration
 
 	channel, text, username, iconEmoji *actions.Template
+	blocks                             []*block
 }
 
 var _ actions.Action = (*Action)(nil)
@@ -87,6 +100,11 @@ func New(cfg Config, spec Spec) (*Action, error) {
 	}
 	if a.iconEmoji, err = ts.New("icon_emoji", spec.IconEmoji, nil); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
+	}
+	if spec.Blocks != nil {
+		if a.blocks, err = compileBlocks(ts, spec.Blocks); err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
 	}
 
 	if !cfg.WebhookURL.IsZero() {
@@ -126,6 +144,7 @@ func (a *Action) Kind() string { return Kind }
 
 type message struct {
 	channel, text, username, iconEmoji string
+	blocks                             []slack.Block
 }
 
 func (a *Action) render(ev *event.Event) (message, error) {
@@ -142,6 +161,9 @@ func (a *Action) render(ev *event.Event) (message, error) {
 		return m, err
 	}
 	if m.iconEmoji, err = a.iconEmoji.Execute(env); err != nil {
+		return m, err
+	}
+	if m.blocks, err = renderBlocks(a.blocks, env); err != nil {
 		return m, err
 	}
 	m.channel = strings.TrimSpace(m.channel)
@@ -171,6 +193,13 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 	if m.iconEmoji != "" {
 		r.Fields["icon_emoji"] = m.iconEmoji
 	}
+	if len(m.blocks) > 0 {
+		b, err := json.MarshalIndent(m.blocks, "", "  ")
+		if err != nil {
+			return actions.Rendered{}, fmt.Errorf("slack: blocks: %w", err)
+		}
+		r.Fields["blocks"] = string(b)
+	}
 	if a.client == nil {
 		r.Fields["webhook_url"] = a.webhookURL.String()
 		if r.Target == "" {
@@ -195,6 +224,9 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	}
 	if a.client == nil {
 		msg := &slack.WebhookMessage{Channel: m.channel, Text: m.text, Username: m.username, IconEmoji: m.iconEmoji}
+		if len(m.blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: m.blocks}
+		}
 		err = slack.PostWebhookCustomHTTPContext(ctx, a.webhookURL.Reveal(), a.httpClient, msg)
 		if err != nil {
 			return classify(fmt.Errorf("slack: post to webhook: %w", redactURL(err)))
@@ -208,10 +240,35 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	if m.iconEmoji != "" {
 		opts = append(opts, slack.MsgOptionIconEmoji(m.iconEmoji))
 	}
+	if len(m.blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.blocks...))
+	}
 	if _, _, err := a.client.PostMessageContext(ctx, m.channel, opts...); err != nil {
 		return classify(fmt.Errorf("slack: chat.postMessage to %s: %w", m.channel, err))
 	}
 	return nil
+}
+
+// BlockErrors returns the mistakes in a spec's blocks that err (from New)
+// reports, so that a caller that knows where each value is written can
+// point at it.
+func BlockErrors(err error) []*BlockError {
+	var out []*BlockError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case *BlockError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				walk(c)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
 }
 
 // transientAPIError reports whether a Slack Web API error code describes a

@@ -61,7 +61,12 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for k, v := range m {
-			got[k] = fmt.Sprint(v)
+			if s, ok := v.(string); ok {
+				got[k] = s
+				continue
+			}
+			b, _ := json.Marshal(v) // blocks: JSON, as chat.postMessage's form carries them
+			got[k] = string(b)
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
