@@ -385,7 +385,7 @@ func sourceNames(f *File) []string {
 }
 
 var (
-	slackActionKeys = []string{"channel", "text", "username", "icon_emoji"}
+	slackActionKeys = []string{"channel", "text", "username", "icon_emoji", "blocks"}
 	httpActionKeys  = []string{"method", "url", "headers", "json", "body", "timeout", "sign"}
 	signKeys        = []string{"secret", "secret_file"}
 	emailActionKeys = []string{"to", "cc", "subject", "text", "html"}
@@ -439,6 +439,9 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 		}
 		if a.Slack.Text == "" {
 			d.errorf(key, "%s needs text", what)
+		}
+		if sm.has("blocks") {
+			a.Slack.Blocks, a.Slack.BlocksPos = d.blocks(sm.get("blocks"), what)
 		}
 		if a.Slack.Channel == "" && f.Slack != nil && !f.Slack.Token.IsZero() {
 			d.errorf(key, "%s needs a channel (slack uses a token)", what)
