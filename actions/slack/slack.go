@@ -194,11 +194,14 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 		r.Fields["icon_emoji"] = m.iconEmoji
 	}
 	if len(m.blocks) > 0 {
-		b, err := json.MarshalIndent(m.blocks, "", "  ")
-		if err != nil {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // show < > & as Slack gets them, not as \u003c
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(m.blocks); err != nil {
 			return actions.Rendered{}, fmt.Errorf("slack: blocks: %w", err)
 		}
-		r.Fields["blocks"] = string(b)
+		r.Fields["blocks"] = strings.TrimSuffix(b.String(), "\n")
 	}
 	if a.client == nil {
 		r.Fields["webhook_url"] = a.webhookURL.String()
