@@ -17,7 +17,9 @@ func (d *decoder) blocks(n *yaml.Node, what string) ([]any, map[string]Pos) {
 		return nil, nil
 	}
 	budget := maxValueNodes
-	list, _ := d.value(n, what+" blocks", &budget).([]any)
+	// value also checks every string's template syntax, so that check
+	// reports it in the same run as every other error.
+	list, _ := d.value(n, what+": blocks", &budget).([]any)
 	if list == nil {
 		list = []any{} // an empty list is the slack action's to refuse
 	}

@@ -83,3 +83,33 @@ rules:
 		}
 	})
 }
+
+// TestSlackBlocksTemplatesInOneRun: a template error in blocks is reported
+// with the other errors of the file, at its line, not only once they are
+// fixed.
+func TestSlackBlocksTemplatesInOneRun(t *testing.T) {
+	src := `slack: {token: xoxb-1}
+rules:
+  - name: a
+    when: nope
+    actions: [{slack: {channel: c, text: t}}]
+  - name: b
+    actions:
+      - slack:
+          channel: c
+          text: t
+          blocks:
+            - type: section
+              text: "{{ .data.title"
+`
+	_, err := Parse("b.yaml", []byte(src), env(nil))
+	if err == nil {
+		t.Fatal("the file loads")
+	}
+	msg := err.Error()
+	for _, want := range []string{`b.yaml:4:11: rule "a": when: unknown name nope`, `b.yaml:13:`, `rule "b" action #1 (slack): blocks: template:`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("errors lack %q:\n%s", want, msg)
+		}
+	}
+}
