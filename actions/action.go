@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/event"
@@ -83,4 +84,51 @@ func Classify(err error) (retry bool, after time.Duration) {
 		return true, ra.After
 	}
 	return true, 0
+}
+
+// deliveryIDKey is the context key of a delivery's id.
+type deliveryIDKey struct{}
+
+// WithDeliveryID returns ctx carrying id, the stable identity of one
+// delivery: the same (event, rule, action) has the same id on every attempt,
+// retries and replays included (the router's job id). Actions that can pass
+// it on do (the http action sends it as Idempotency-Key and webhook-id), so
+// that a receiver can drop the duplicates at-least-once delivery produces.
+func WithDeliveryID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, deliveryIDKey{}, id)
+}
+
+// DeliveryID returns the delivery id WithDeliveryID put in ctx, or "" when
+// there is none (a caller that is not the router's delivery loop).
+func DeliveryID(ctx context.Context) string {
+	id, _ := ctx.Value(deliveryIDKey{}).(string)
+	return id
+}
+
+// EscapeURLComponent is the Escaper of values inserted into a URL after its
+// literal origin: it percent-encodes everything but RFC 3986's unreserved
+// characters, so a value stays within one path segment or one query value
+// whatever it contains.
+func EscapeURLComponent(s string) string {
+	return PercentEncode(s, func(c byte) bool {
+		return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+	})
+}
+
+// PercentEncode writes every byte of s that keep refuses as %XX.
+func PercentEncode(s string, keep func(byte) bool) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if keep(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }

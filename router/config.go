@@ -1,10 +1,12 @@
 package router
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -150,6 +152,23 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 		br := &rule{Rule: r}
 		for i, a := range r.Actions {
 			act, err := buildAction(f, a, o, ts)
+			if bes := slack.BlockErrors(err); len(bes) > 0 && a.Slack != nil {
+				// Each mistake in blocks: at its value, in file order.
+				pos := func(be *slack.BlockError) rules.Pos {
+					if p, ok := a.Slack.BlockPos(be.Pointer); ok {
+						return p
+					}
+					return a.Pos
+				}
+				slices.SortStableFunc(bes, func(x, y *slack.BlockError) int {
+					px, py := pos(x), pos(y)
+					return cmp.Or(cmp.Compare(px.Line, py.Line), cmp.Compare(px.Col, py.Col))
+				})
+				for _, be := range bes {
+					fail(pos(be), "rule %q action #%d (%s): %v", r.Name, i+1, a.Kind, be)
+				}
+				continue
+			}
 			if err != nil {
 				fail(a.Pos, "rule %q action #%d (%s): %v", r.Name, i+1, a.Kind, err)
 				continue
@@ -194,10 +213,14 @@ func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions, ts *actions.
 			return nil, errors.New("a slack action needs a top-level slack: block")
 		}
 		return slack.New(slack.Config{Token: f.Slack.Token, WebhookURL: f.Slack.WebhookURL, APIURL: f.Slack.APIURL},
-			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji, Templates: ts})
+			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji, Blocks: a.Slack.Blocks, Templates: ts})
 	case "http":
 		h := a.HTTP
-		return webhook.New(webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout, Templates: ts}, o.HTTPClient)
+		spec := webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout, Templates: ts}
+		if h.Sign != nil {
+			spec.Sign = &webhook.Sign{Secret: h.Sign.Secret}
+		}
+		return webhook.New(spec, o.HTTPClient)
 	case "email":
 		if f.SMTP == nil {
 			return nil, errors.New("an email action needs a top-level smtp: block")

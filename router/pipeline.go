@@ -329,7 +329,7 @@ type outcome struct {
 // says what comes next.
 func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, n int, log *slog.Logger) outcome {
 	p := act.policy
-	actx, cancel := context.WithTimeout(ctx, p.Timeout)
+	actx, cancel := context.WithTimeout(actions.WithDeliveryID(ctx, j.ID), p.Timeout)
 	start := r.opts.Now()
 	err := act.Do(actx, &j.Event)
 	cancel()

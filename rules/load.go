@@ -385,8 +385,9 @@ func sourceNames(f *File) []string {
 }
 
 var (
-	slackActionKeys = []string{"channel", "text", "username", "icon_emoji"}
-	httpActionKeys  = []string{"method", "url", "headers", "json", "body", "timeout"}
+	slackActionKeys = []string{"channel", "text", "username", "icon_emoji", "blocks"}
+	httpActionKeys  = []string{"method", "url", "headers", "json", "body", "timeout", "sign"}
+	signKeys        = []string{"secret", "secret_file"}
 	emailActionKeys = []string{"to", "cc", "subject", "text", "html"}
 	retryKeys       = []string{"attempts", "initial", "max"}
 	httpMethods     = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
@@ -439,6 +440,9 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 		if a.Slack.Text == "" {
 			d.errorf(key, "%s needs text", what)
 		}
+		if sm.has("blocks") {
+			a.Slack.Blocks, a.Slack.BlocksPos = d.blocks(sm.get("blocks"), what)
+		}
 		if a.Slack.Channel == "" && f.Slack != nil && !f.Slack.Token.IsZero() {
 			d.errorf(key, "%s needs a channel (slack uses a token)", what)
 		}
@@ -475,6 +479,14 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			h.JSON = d.value(hm.get("json"), what+": json", &budget)
 			if hm.has("body") {
 				d.errorf(hm.keyNode("body"), "%s: give json or body, not both", what)
+			}
+		}
+		if hm.has("sign") {
+			if sm := d.mapping(hm.get("sign"), what+" sign", signKeys); sm != nil {
+				h.Sign = &SignSpec{Secret: d.secretField(sm, "secret", what+" sign.secret")}
+				if h.Sign.Secret.IsZero() && !sm.has("secret_file") {
+					d.errorf(hm.keyNode("sign"), "%s: sign needs a secret (or secret_file)", what)
+				}
 			}
 		}
 		a.HTTP = h

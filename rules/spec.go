@@ -146,9 +146,16 @@ type ActionSpec struct {
 // SlackAction posts a message.
 type SlackAction struct {
 	Channel   string // required with a token, ignored by webhooks
-	Text      string // template, required
+	Text      string // template, required (with Blocks, the notification fallback)
 	Username  string
 	IconEmoji string
+	// Blocks is the blocks: list as decoded from YAML (like HTTPAction's
+	// JSON), nil when absent; the slack action checks it against Block Kit.
+	Blocks []any
+	// BlocksPos maps a JSON Pointer into Blocks (/0/text) to where that
+	// value is written: a list item at the item, a mapping member at its
+	// key. See BlockPos.
+	BlocksPos map[string]Pos
 }
 
 // HTTPAction sends a templated request. The URL's scheme and host are
@@ -163,6 +170,15 @@ type HTTPAction struct {
 	JSON    any
 	Body    string
 	Timeout time.Duration
+	// Sign, when set, signs requests the Standard Webhooks way.
+	Sign *SignSpec
+}
+
+// SignSpec is an http action's sign: block.
+type SignSpec struct {
+	// Secret is the receiver's signing secret (secret: or secret_file:),
+	// base64 with an optional whsec_ prefix; the http action checks it.
+	Secret secret.Secret
 }
 
 // EmailAction sends a message through the top-level smtp:.

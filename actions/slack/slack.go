@@ -4,6 +4,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,7 +22,10 @@ import (
 // Kind is the action kind this package implements.
 const Kind = "slack"
 
-// Timeout bounds one request to Slack.
+// Timeout bounds one request to Slack when the caller's context has no
+// deadline. The router runs every attempt under the action's timeout:,
+// which then governs alone: the client has no time limit of its own that
+// could cut a longer attempt short.
 const Timeout = 10 * time.Second
 
 // Config is the workspace-wide Slack connection: exactly one of Token (a
@@ -37,10 +41,21 @@ type Config struct {
 // Text are escaped for Slack (&, <, >); the author's own text keeps its
 // formatting (*bold*, <https://x|links>, <!here>).
 type Spec struct {
-	Channel   string
+	Channel string
+	// Text is the message, or with Blocks its notification fallback.
 	Text      string
 	Username  string
 	IconEmoji string
+	// Blocks is Block Kit as the rules file writes it in YAML, decoded as
+	// it is (lists, maps with string keys, scalars): section, header,
+	// context, divider, image and actions (link buttons). A text object
+	// may be a plain string (mrkdwn, or plain_text where Block Kit allows
+	// no other). Texts and URLs are templates: values inserted into mrkdwn
+	// are escaped like Text's, into plain_text not at all, into a URL
+	// after its literal http(s)://host percent-encoded; a url that is one
+	// {{ value }} must render a whole http(s) URL. Mistakes are
+	// *BlockError values (see BlockErrors) naming the value's place.
+	Blocks []any
 	// Templates, when set, makes the templates (shared by the actions of
 	// one rules file, it saves memory); nil: the action's own.
 	Templates *actions.Templates
@@ -50,9 +65,12 @@ type Spec struct {
 type Action struct {
 	client     *slack.Client // token mode
 	webhookURL secret.Secret // webhook mode
-	httpClient *http.Client
+	httpClient *http.Client  // no Timeout: the attempt's context bounds a request
+	// defaultTimeout bounds a Do whose context has no deadline.
+	defaultTimeout time.Duration
 
 	channel, text, username, iconEmoji *actions.Template
+	blocks                             []*block
 }
 
 var _ actions.Action = (*Action)(nil)
@@ -65,7 +83,7 @@ func New(cfg Config, spec Spec) (*Action, error) {
 	if strings.TrimSpace(spec.Text) == "" {
 		return nil, errors.New("slack: text is required")
 	}
-	a := &Action{httpClient: &http.Client{Timeout: Timeout}}
+	a := &Action{httpClient: &http.Client{}, defaultTimeout: Timeout}
 	ts := spec.Templates
 	if ts == nil {
 		ts = actions.NewTemplates()
@@ -82,6 +100,11 @@ func New(cfg Config, spec Spec) (*Action, error) {
 	}
 	if a.iconEmoji, err = ts.New("icon_emoji", spec.IconEmoji, nil); err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
+	}
+	if spec.Blocks != nil {
+		if a.blocks, err = compileBlocks(ts, spec.Blocks); err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
 	}
 
 	if !cfg.WebhookURL.IsZero() {
@@ -121,6 +144,7 @@ func (a *Action) Kind() string { return Kind }
 
 type message struct {
 	channel, text, username, iconEmoji string
+	blocks                             []slack.Block
 }
 
 func (a *Action) render(ev *event.Event) (message, error) {
@@ -137,6 +161,9 @@ func (a *Action) render(ev *event.Event) (message, error) {
 		return m, err
 	}
 	if m.iconEmoji, err = a.iconEmoji.Execute(env); err != nil {
+		return m, err
+	}
+	if m.blocks, err = renderBlocks(a.blocks, env); err != nil {
 		return m, err
 	}
 	m.channel = strings.TrimSpace(m.channel)
@@ -166,6 +193,16 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 	if m.iconEmoji != "" {
 		r.Fields["icon_emoji"] = m.iconEmoji
 	}
+	if len(m.blocks) > 0 {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // show < > & as Slack gets them, not as \u003c
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(m.blocks); err != nil {
+			return actions.Rendered{}, fmt.Errorf("slack: blocks: %w", err)
+		}
+		r.Fields["blocks"] = strings.TrimSuffix(b.String(), "\n")
+	}
 	if a.client == nil {
 		r.Fields["webhook_url"] = a.webhookURL.String()
 		if r.Target == "" {
@@ -183,8 +220,16 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("slack: %w", err))
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.defaultTimeout)
+		defer cancel()
+	}
 	if a.client == nil {
 		msg := &slack.WebhookMessage{Channel: m.channel, Text: m.text, Username: m.username, IconEmoji: m.iconEmoji}
+		if len(m.blocks) > 0 {
+			msg.Blocks = &slack.Blocks{BlockSet: m.blocks}
+		}
 		err = slack.PostWebhookCustomHTTPContext(ctx, a.webhookURL.Reveal(), a.httpClient, msg)
 		if err != nil {
 			return classify(fmt.Errorf("slack: post to webhook: %w", redactURL(err)))
@@ -198,10 +243,35 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	if m.iconEmoji != "" {
 		opts = append(opts, slack.MsgOptionIconEmoji(m.iconEmoji))
 	}
+	if len(m.blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(m.blocks...))
+	}
 	if _, _, err := a.client.PostMessageContext(ctx, m.channel, opts...); err != nil {
 		return classify(fmt.Errorf("slack: chat.postMessage to %s: %w", m.channel, err))
 	}
 	return nil
+}
+
+// BlockErrors returns the mistakes in a spec's blocks that err (from New)
+// reports, so that a caller that knows where each value is written can
+// point at it.
+func BlockErrors(err error) []*BlockError {
+	var out []*BlockError
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case *BlockError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, c := range e.Unwrap() {
+				walk(c)
+			}
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
+		}
+	}
+	walk(err)
+	return out
 }
 
 // transientAPIError reports whether a Slack Web API error code describes a

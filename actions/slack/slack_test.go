@@ -61,7 +61,12 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for k, v := range m {
-			got[k] = fmt.Sprint(v)
+			if s, ok := v.(string); ok {
+				got[k] = s
+				continue
+			}
+			b, _ := json.Marshal(v) // blocks: JSON, as chat.postMessage's form carries them
+			got[k] = string(b)
 		}
 	} else {
 		if err := r.ParseForm(); err != nil {
@@ -99,8 +104,14 @@ func (rec *recorder) received() []map[string]string {
 
 func startSlack(t *testing.T, rec *recorder) *slacktest.Server {
 	t.Helper()
+	return startSlackWith(t, rec.ServeHTTP)
+}
+
+// startSlackWith starts slacktest with h as chat.postMessage.
+func startSlackWith(t *testing.T, h http.HandlerFunc) *slacktest.Server {
+	t.Helper()
 	s := slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", rec.ServeHTTP)
+		c.Handle("/chat.postMessage", h)
 	})
 	s.Start()
 	t.Cleanup(s.Stop)

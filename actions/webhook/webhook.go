@@ -1,6 +1,7 @@
 // Package webhook implements the "http" action: one templated HTTP request
 // to a receiver whose scheme and host are written literally in the rules
-// file.
+// file. Every request carries the delivery's stable id (Idempotency-Key,
+// webhook-id), and may be signed the Standard Webhooks way.
 package webhook
 
 import (
@@ -23,7 +24,9 @@ import (
 // Kind is the action kind this package implements.
 const Kind = "http"
 
-// DefaultTimeout bounds one request when the spec gives no timeout.
+// DefaultTimeout bounds one request when neither the spec nor the caller's
+// context gives a limit. The router runs every attempt under the action's
+// timeout:, which then governs (with Spec.Timeout, the earlier wins).
 const DefaultTimeout = 10 * time.Second
 
 // MaxErrorBody is how much of a failed response is read; a part of it goes
@@ -53,8 +56,15 @@ type Spec struct {
 	JSON any
 	// Body is a raw template, inserted values unescaped. Exclusive with JSON.
 	Body string
-	// Timeout bounds one attempt; 0 means DefaultTimeout.
+	// Timeout bounds one attempt, within the caller's context's deadline;
+	// 0: the context's deadline alone, DefaultTimeout when it has none.
 	Timeout time.Duration
+	// Sign, when set, signs every request the Standard Webhooks way. The
+	// Webhook-* headers are then the signature's: Headers may not set them.
+	Sign *Sign
+	// Now is the clock of webhook-timestamp and of Retry-After dates; nil:
+	// time.Now.
+	Now func() time.Time
 	// Templates, when set, makes the templates (shared by the actions of
 	// one rules file, it saves memory); nil: the action's own.
 	Templates *actions.Templates
@@ -64,6 +74,10 @@ type header struct {
 	name  string // canonical
 	value *actions.Template
 }
+
+// deliveryHeaders are the headers that carry the delivery id. The author's
+// own headers: of the same names win (a receiver may want another key).
+var deliveryHeaders = []string{hdrIdempotencyKey, hdrWebhookID}
 
 // Action sends one request per Do. It is safe for concurrent use.
 type Action struct {
@@ -75,8 +89,11 @@ type Action struct {
 	json    jsonNode
 	body    *actions.Template
 	timeout time.Duration
-	client  *http.Client
-	now     func() time.Time
+	sign    *signer // nil: unsigned
+	// idHeaders are the deliveryHeaders the author did not set.
+	idHeaders []string
+	client    *http.Client
+	now       func() time.Time
 }
 
 var _ actions.Action = (*Action)(nil)
@@ -85,16 +102,16 @@ var _ actions.Action = (*Action)(nil)
 // either way redirects to another host (or from https to http) are not
 // followed and come back as a permanent 3xx.
 func New(spec Spec, client *http.Client) (*Action, error) {
-	a := &Action{timeout: spec.Timeout, now: time.Now}
+	a := &Action{timeout: spec.Timeout, now: spec.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	ts := spec.Templates
 	if ts == nil {
 		ts = actions.NewTemplates()
 	}
 	if a.timeout < 0 {
 		return nil, fmt.Errorf("http: negative timeout %s", spec.Timeout)
-	}
-	if a.timeout == 0 {
-		a.timeout = DefaultTimeout
 	}
 
 	a.method = strings.ToUpper(strings.TrimSpace(spec.Method))
@@ -105,12 +122,12 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		return nil, fmt.Errorf("http: invalid method %q", spec.Method)
 	}
 
-	scheme, host, err := literalOrigin(spec.URL)
+	scheme, host, err := actions.LiteralOrigin(spec.URL)
 	if err != nil {
-		return nil, fmt.Errorf("http: url: %w", err)
+		return nil, fmt.Errorf("http: %w", err)
 	}
 	a.scheme, a.host = scheme, host
-	if a.url, err = ts.New("url", strings.TrimSpace(spec.URL), escapeURLComponent); err != nil {
+	if a.url, err = ts.New("url", strings.TrimSpace(spec.URL), actions.EscapeURLComponent); err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
 
@@ -147,6 +164,9 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 		if seen[canon] {
 			return nil, fmt.Errorf("http: header %s given twice", canon)
 		}
+		if spec.Sign != nil && strings.HasPrefix(canon, "Webhook-") {
+			return nil, fmt.Errorf("http: header %s is set by sign", canon)
+		}
 		seen[canon] = true
 		if actions.HeaderValue(value) != value {
 			return nil, fmt.Errorf("http: header %s contains control characters", canon)
@@ -160,65 +180,19 @@ func New(spec Spec, client *http.Client) (*Action, error) {
 	if a.json != nil && !seen["Content-Type"] {
 		a.headers = append(a.headers, header{"Content-Type", actions.MustTemplate("content-type", "application/json", nil)})
 	}
+	for _, h := range deliveryHeaders {
+		if !seen[h] {
+			a.idHeaders = append(a.idHeaders, h)
+		}
+	}
+	if spec.Sign != nil {
+		if a.sign, err = newSigner(*spec.Sign); err != nil {
+			return nil, fmt.Errorf("http: %w", err)
+		}
+	}
 
 	a.client = withRedirectPolicy(client)
 	return a, nil
-}
-
-// literalOrigin checks that raw starts with a literal http(s)://host[:port]
-// and returns the scheme and host in lower case.
-func literalOrigin(raw string) (scheme, host string, err error) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", "", errors.New("is required")
-	}
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return "", "", fmt.Errorf("%q must start with http:// or https://", raw)
-	}
-	scheme = strings.ToLower(raw[:i])
-	if strings.Contains(scheme, "{{") {
-		return "", "", fmt.Errorf("%q: the scheme must be written literally, not templated", raw)
-	}
-	if scheme != "http" && scheme != "https" {
-		return "", "", fmt.Errorf("%q: scheme must be http or https", raw)
-	}
-	rest := raw[i+3:]
-	authority := rest
-	if j := strings.IndexAny(rest, "/?#"); j >= 0 {
-		authority = rest[:j]
-	}
-	if strings.Contains(authority, "{{") || strings.Contains(authority, "}}") {
-		return "", "", fmt.Errorf("%q: the host must be written literally, never taken from event data", raw)
-	}
-	u, err := url.Parse(scheme + "://" + authority)
-	if err != nil {
-		return "", "", fmt.Errorf("%q: %w", raw, err)
-	}
-	if u.Hostname() == "" {
-		return "", "", fmt.Errorf("%q has no host", raw)
-	}
-	return scheme, strings.ToLower(u.Host), nil
-}
-
-// escapeURLComponent percent-encodes everything but RFC 3986's unreserved
-// characters, so an inserted value stays within one path segment or one
-// query value whatever it contains.
-func escapeURLComponent(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
 }
 
 // isToken reports whether s is an RFC 9110 token (method, header name).
@@ -328,7 +302,7 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 	for _, name := range names {
 		fmt.Fprintf(&hs, "%s: %s\n", name, r.headers.Get(name))
 	}
-	return actions.Rendered{
+	rd := actions.Rendered{
 		Kind:   Kind,
 		Target: r.method + " " + r.url.String(),
 		Fields: map[string]string{
@@ -337,19 +311,46 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 			"headers": hs.String(),
 			"body":    string(r.body),
 		},
-	}, nil
+	}
+	// What only sending knows: the delivery's id and the time.
+	var ds strings.Builder
+	for _, name := range a.idHeaders {
+		if a.sign == nil || name != hdrWebhookID {
+			fmt.Fprintf(&ds, "%s: <delivery id>\n", name)
+		}
+	}
+	if a.sign != nil {
+		fmt.Fprintf(&ds, "%s: <delivery id>\n%s: <time of sending>\n%s: v1,<HMAC-SHA256 of id.timestamp.body with the secret %s>\n",
+			hdrWebhookID, hdrWebhookTimestamp, hdrWebhookSignature, a.sign.secret)
+	}
+	if ds.Len() > 0 {
+		rd.Fields["delivery_headers"] = ds.String()
+	}
+	return rd, nil
 }
 
 // Do sends the request once. Network errors, timeouts, 408, 429 and 5xx are
 // retryable (with the receiver's Retry-After); other statuses are permanent.
 // Errors name the method and host only: the path and query may hold secrets.
+//
+// The delivery id in ctx (actions.DeliveryID) goes out as Idempotency-Key
+// and webhook-id, unless the author's headers set them; without one they
+// are left out, except that a signed request gets a random webhook-id (the
+// signature needs one).
 func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	r, err := a.render(ev)
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("http: %w", err))
 	}
-	ctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
+	timeout := a.timeout
+	if _, ok := ctx.Deadline(); !ok && timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), bytes.NewReader(r.body))
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("http: %s %s: %w", r.method, a.host, err))
@@ -357,6 +358,18 @@ func (a *Action) Do(ctx context.Context, ev *event.Event) error {
 	req.Header = r.headers
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "Switchyard")
+	}
+	id := headerID(actions.DeliveryID(ctx))
+	if id != "" {
+		for _, name := range a.idHeaders {
+			req.Header.Set(name, id)
+		}
+	}
+	if a.sign != nil {
+		if id == "" {
+			id = randomID()
+		}
+		a.sign.set(req.Header, id, a.now(), r.body)
 	}
 	resp, err := a.client.Do(req)
 	if err != nil {

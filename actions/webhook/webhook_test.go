@@ -417,6 +417,8 @@ func TestRender(t *testing.T) {
 			"url":     "https://crm.example.com/api/votes/99",
 			"headers": "Content-Type: application/json\nX-Event: vote.created\n",
 			"body":    `{"n":1,"title":"Dark mode"}`,
+			// Only sending knows them.
+			"delivery_headers": "Idempotency-Key: <delivery id>\nWebhook-Id: <delivery id>\n",
 		},
 	}
 	if !reflect.DeepEqual(r, want) {
