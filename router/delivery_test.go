@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"sync"
@@ -266,4 +267,33 @@ func (b *lockedBuffer) attempts(t *testing.T, msg string) []int {
 		out = append(out, int(n))
 	}
 	return out
+}
+
+// Every attempt at a delivery carries its stable id, so a receiver can drop
+// the duplicates at-least-once delivery can produce.
+func TestAttemptsCarryTheDeliveryID(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		keys = append(keys, r.Header.Get("Idempotency-Key")+" "+r.Header.Get("webhook-id"))
+		if len(keys) == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	h := start(t, rulesFor(srv.URL, "{ attempts: 3, initial: 100ms }"))
+	h.send(t, "k1", "Dark mode")
+	eventually(t, "the retried delivery", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(keys) == 2
+	})
+	want := "productlift/k1/votes/0 productlift/k1/votes/0"
+	if keys[0] != want || keys[1] != want {
+		t.Fatalf("Idempotency-Key and webhook-id of the two attempts: %q; want %q for both", keys, want)
+	}
 }
