@@ -7,13 +7,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/switchyard/switchyard/actions"
-	"github.com/switchyard/switchyard/actions/email"
 	"github.com/switchyard/switchyard/actions/slack"
-	"github.com/switchyard/switchyard/actions/webhook"
 	"github.com/switchyard/switchyard/rules"
 	"github.com/switchyard/switchyard/secret"
 	"github.com/switchyard/switchyard/sources"
@@ -64,18 +61,6 @@ type RetryPolicy struct {
 // heartbeats while an attempt runs, so this is a sanity limit on how long
 // one attempt may hold a worker, not a constraint of the queue.)
 const MaxAttemptTimeout = 45 * time.Second
-
-// DefaultPolicy is the retry policy of each action kind when the rules file
-// says nothing. With these, a receiver that is down is retried for one to
-// two hours (the jitter decides) before the delivery becomes a dead letter.
-func DefaultPolicy(kind string) RetryPolicy {
-	switch kind {
-	case "email":
-		return RetryPolicy{Attempts: 12, Initial: 5 * time.Second, Max: 30 * time.Minute, Timeout: 30 * time.Second}
-	default:
-		return RetryPolicy{Attempts: 15, Initial: time.Second, Max: 30 * time.Minute, Timeout: 10 * time.Second}
-	}
-}
 
 // Delay is the wait before attempt n+1 after attempt n (n >= 1) failed:
 // exponential from Initial, capped at Max, with "equal jitter" (a random
@@ -173,7 +158,7 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 				fail(a.Pos, "rule %q action #%d (%s): %v", r.Name, i+1, a.Kind, err)
 				continue
 			}
-			p := DefaultPolicy(a.Kind)
+			p := actionKinds[a.Kind].policy
 			if a.Retry != nil {
 				if a.Retry.Attempts > 0 {
 					p.Attempts = a.Retry.Attempts
@@ -195,7 +180,7 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 				fail(a.Pos, "rule %q action #%d: timeout %s is over the limit of %s", r.Name, i+1, p.Timeout, MaxAttemptTimeout)
 				continue
 			}
-			pace, interval := paceOf(f, r.Name, i, a)
+			pace, interval := actionKinds[a.Kind].pace(r.Name, i, a)
 			br.actions = append(br.actions, &action{Action: act, rule: r.Name, index: i, policy: p, pace: pace, interval: interval})
 		}
 		c.rules[r.Name] = br
@@ -204,49 +189,6 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
-}
-
-func buildAction(f *rules.File, a rules.ActionSpec, o BuildOptions, ts *actions.Templates) (actions.Action, error) {
-	switch a.Kind {
-	case "slack":
-		if f.Slack == nil {
-			return nil, errors.New("a slack action needs a top-level slack: block")
-		}
-		return slack.New(slack.Config{Token: f.Slack.Token, WebhookURL: f.Slack.WebhookURL, APIURL: f.Slack.APIURL},
-			slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji, Blocks: a.Slack.Blocks, Templates: ts})
-	case "http":
-		h := a.HTTP
-		spec := webhook.Spec{Method: h.Method, URL: h.URL, Headers: h.Headers, JSON: h.JSON, Body: h.Body, Timeout: h.Timeout, Templates: ts}
-		if h.Sign != nil {
-			spec.Sign = &webhook.Sign{Secret: h.Sign.Secret}
-		}
-		return webhook.New(spec, o.HTTPClient)
-	case "email":
-		if f.SMTP == nil {
-			return nil, errors.New("an email action needs a top-level smtp: block")
-		}
-		s := f.SMTP
-		return email.New(email.Config{Host: s.Host, Port: s.Port, Username: s.Username, Password: s.Password, TLS: s.TLS, From: s.From},
-			email.Spec{To: a.Email.To, Cc: a.Email.Cc, Subject: a.Email.Subject, Text: a.Email.Text, HTML: a.Email.HTML, Templates: ts})
-	}
-	return nil, fmt.Errorf("unknown action kind %q", a.Kind)
-}
-
-// DefaultSlackInterval spaces the posts to one Slack channel: Slack allows
-// about one chat.postMessage a second per channel, and drops or throttles
-// a burst beyond.
-const DefaultSlackInterval = time.Second
-
-// paceOf names the receiver of a rule's action index i for pacing, and
-// the least time between two deliveries to it.
-func paceOf(f *rules.File, rule string, i int, a rules.ActionSpec) (string, time.Duration) {
-	if a.Kind == "slack" {
-		if a.Slack.Channel == "" { // an incoming webhook posts to its own channel
-			return "slack webhook", DefaultSlackInterval
-		}
-		return "slack " + a.Slack.Channel, DefaultSlackInterval
-	}
-	return a.Kind + " " + rule + "/" + strconv.Itoa(i), 0
 }
 
 // action finds a job's action in this config. A job made under an older

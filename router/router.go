@@ -50,10 +50,6 @@ type Options struct {
 	AdminToken secret.Secret
 }
 
-// DefaultWorkers are the concurrent deliveries per action kind. Each kind
-// has its own pool and consumer, so a slow Slack never holds up HTTP.
-var defaultWorkers = map[string]int{"http": 64, "slack": 8, "email": 8}
-
 // Router holds the current config and runs the pipeline.
 type Router struct {
 	opts    Options
@@ -99,7 +95,7 @@ func New(o Options) (*Router, error) {
 		// connections per receiver as there are workers (the default keeps
 		// two, so most deliveries would open a new connection).
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = max(o.Workers["http"], defaultWorkers["http"])
+		t.MaxIdleConnsPerHost = max(o.Workers["http"], DefaultWorkers("http"))
 		o.HTTPClient = &http.Client{Transport: t}
 	}
 	r := &Router{opts: o, log: o.Logger, q: o.Queue, metrics: newMetrics(o.Registry, o.Queue, o.Now)}
@@ -197,7 +193,7 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, len(actionKinds)+1)
 	run := func(o queue.ConsumerOptions, h queue.Handler) {
 		wg.Go(func() {
 			if err := r.q.Consume(ctx, o, h); err != nil {
@@ -209,7 +205,7 @@ func (r *Router) Run(ctx context.Context) error {
 		Stream: queue.EventsStream, Durable: "matcher", Filter: queue.EventsSubject + ".>",
 		Workers: r.opts.MatchWorkers, AckWait: 15 * time.Second,
 	}, r.match)
-	for _, kind := range []string{"http", "slack", "email"} {
+	for _, kind := range ActionKinds() {
 		n := r.workers(kind)
 		run(queue.ConsumerOptions{
 			Stream: queue.JobsStream, Durable: "deliver-" + kind, Filter: queue.JobsSubject + "." + kind,
@@ -230,7 +226,7 @@ func (r *Router) workers(kind string) int {
 	if n := r.opts.Workers[kind]; n > 0 {
 		return n
 	}
-	return defaultWorkers[kind]
+	return DefaultWorkers(kind)
 }
 
 func collect(ch <-chan error) []error {

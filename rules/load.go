@@ -286,9 +286,11 @@ func (d *decoder) queue(n *yaml.Node) QueueSpec {
 }
 
 var (
-	ruleKeys   = []string{"name", "source", "when", "actions"}
-	actionKeys = []string{"slack", "http", "email", "retry", "timeout"}
-	kinds      = []string{"slack", "http", "email"}
+	ruleKeys = []string{"name", "source", "when", "actions"}
+	// ActionKinds are the kinds of action the loader knows: each is a key
+	// of an action and has its section below (the router builds them).
+	ActionKinds = []string{"slack", "http", "email"}
+	actionKeys  = append(slices.Clone(ActionKinds), "retry", "timeout")
 )
 
 func (d *decoder) rules(n *yaml.Node, f *File) []*Rule {
@@ -401,7 +403,7 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 	}
 	a := ActionSpec{Pos: d.pos(n)}
 	var have []string
-	for _, k := range kinds {
+	for _, k := range ActionKinds {
 		if m.has(k) {
 			have = append(have, k)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,7 +44,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxInFlight := fs.Int("max-in-flight", 1024, "public requests served at once; more are answered 503 with Retry-After")
 	maxInFlightPerAddress := fs.Int("max-in-flight-per-address", 0, "of those, from one remote address (default: a quarter of --max-in-flight; behind a reverse proxy, set it to --max-in-flight)")
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "time a client has to send its request headers")
-	workersFlag := fs.String("workers", "", "concurrent work by kind, e.g. http=128,slack=8: deliveries per action kind (http, slack, email; default 64, 8, 8) and events matched at once (match; default 64)")
+	workersFlag := fs.String("workers", "", "concurrent work by kind, e.g. http=128,slack=8: deliveries per action kind ("+workerDefaults()+") and events matched at once (match=64)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -92,6 +93,16 @@ const maxWorkers = 10000
 // parseWorkers reads --workers: comma-separated kind=count pairs, the
 // kinds being the action kinds and "match". It returns the action kinds'
 // counts and the match count (0 when not given).
+// workerDefaults lists the action kinds with their default workers, as
+// --workers would set them.
+func workerDefaults() string {
+	var out []string
+	for _, k := range router.ActionKinds() {
+		out = append(out, fmt.Sprintf("%s=%d", k, router.DefaultWorkers(k)))
+	}
+	return strings.Join(out, ",")
+}
+
 func parseWorkers(s string) (map[string]int, int, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, 0, nil
@@ -104,10 +115,8 @@ func parseWorkers(s string) (map[string]int, int, error) {
 		if !ok || kind == "" {
 			return nil, 0, fmt.Errorf("%q: want kind=count, e.g. http=128", pair)
 		}
-		switch kind {
-		case "http", "slack", "email", "match":
-		default:
-			return nil, 0, fmt.Errorf("%q: the kinds are http, slack, email and match", kind)
+		if kind != "match" && !slices.Contains(router.ActionKinds(), kind) {
+			return nil, 0, fmt.Errorf("%q: the kinds are %s and match", kind, strings.Join(router.ActionKinds(), ", "))
 		}
 		if seen[kind] {
 			return nil, 0, fmt.Errorf("%s given twice", kind)

@@ -30,7 +30,7 @@ func TestParseWorkers(t *testing.T) {
 		{in: " http=128 , slack=4,email=2,match=32 ", want: map[string]int{"http": 128, "slack": 4, "email": 2}, match: 32},
 		{in: "match=1", want: map[string]int{}, match: 1},
 		{in: "http=10000", want: map[string]int{"http": 10000}},
-		{in: "ftp=3", err: "the kinds are http, slack, email and match"},
+		{in: "ftp=3", err: "the kinds are email, http, slack and match"},
 		{in: "http=0", err: "from 1 to 10000"},
 		{in: "http=-4", err: "from 1 to 10000"},
 		{in: "http=10001", err: "from 1 to 10000"},
