@@ -59,7 +59,8 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		r.ack(m, log)
 		return
 	}
-	p := cfg.plan(&ev, r.opts.Now(), r.mutes)
+	now := r.opts.Now()
+	p := cfg.plan(&ev, now, r.mutes)
 	// An event delivered to the matcher again (its acknowledgement was lost
 	// to a crash or a failover) may have had its deliveries made already:
 	// this time they all become jobs, which their ids deduplicate, so that
@@ -71,7 +72,6 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	}
 	r.count(&p, log)
 
-	now := r.opts.Now()
 	var jobs []queue.Msg
 	store := func(j *Job, st jobState) {
 		jm, err := jobMsg(j, st)
