@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -210,6 +212,29 @@ func (b *browser) waitJS(t *testing.T, what, expr string) {
 	}
 }
 
+// adminCall calls the admin API as a script would, with the token.
+func adminCall(t *testing.T, method, url, token string, body []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
+}
+
 // text returns the text of the first element matching a CSS selector, or
 // "" when there is none.
 func (b *browser) text(t *testing.T, sel string) string {
@@ -231,6 +256,25 @@ func (b *browser) value(t *testing.T, expr string) string {
 	return s
 }
 
+// screenshot saves the whole page as NAME.png in $SWITCHYARD_SCREENSHOTS,
+// when that is set, for a person to look at.
+func (b *browser) screenshot(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("SWITCHYARD_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (b *browser) checkProblems(t *testing.T) {
 	t.Helper()
 	b.mu.Lock()
@@ -242,9 +286,12 @@ func (b *browser) checkProblems(t *testing.T) {
 
 // TestDashboardInBrowser drives the dashboard in headless chromium against
 // the built binary: the token prompt, an event posted through /hooks that
-// shows up with its matched rule, its failed delivery, the dead letter,
-// replay with the button once the receiver works again, the rules view and
-// its reload (good and bad), and the "Try an event" form.
+// shows up with its matched rule and how its delivery went, a refresh that
+// keeps the keyboard focus and announces only what changed, its failed
+// delivery, the dead letter, replay with the button once the receiver works
+// again, the rules view and its reload (good and bad, with the failed reload
+// shown on every tab), the "Try an event" form, and bulk replay saying how
+// many it will replay.
 func TestDashboardInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	b := startBrowser(t)
@@ -270,6 +317,15 @@ func TestDashboardInBrowser(t *testing.T) {
 	const hostile = `<img src=x id=pwned> & "quotes"`
 	vote := strings.Replace(string(readFixture(t, "productlift/vote.created.json")),
 		`"This is a great idea"`, `"`+strings.ReplaceAll(hostile, `"`, `\"`)+`"`, 1)
+	// A vote on another post: no rule in force matches it.
+	unmatched := strings.Replace(strings.Replace(vote, "vg3EGg2wcHgd8nMl", "unmatched-vote-1", 1), `"id": 99,`, `"id": 100,`, 1)
+	send := func(t *testing.T, body string) {
+		t.Helper()
+		u, h, b := signed(t, p.public, pl, []byte(body))
+		if code, resp := post(t, u, "application/json", h, b); code != http.StatusAccepted {
+			t.Fatalf("hook answered %d %v", code, resp)
+		}
+	}
 
 	t.Run("token prompt", func(t *testing.T) {
 		b.do(t, "load the dashboard", chromedp.Navigate(p.admin+"/"))
@@ -308,6 +364,46 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if eventSeq = b.value(t, `document.querySelector('[data-testid="event-row"]').dataset.seq`); eventSeq == "" {
 			t.Fatal("event row has no seq")
+		}
+		// The list says how its delivery went, not only that there was
+		// one: the sink refuses it for good.
+		b.waitJS(t, "the event's delivery shown dead", `(document.querySelector('[data-testid="event-row"][data-seq="`+eventSeq+`"] [data-testid="event-deliveries"]') || {}).textContent === "1 dead"`)
+	})
+
+	t.Run("refresh keeps focus and announces only changes", func(t *testing.T) {
+		// Count what reaches the live region, and the list's reads: once the
+		// second read starts, a whole refresh has run.
+		b.do(t, "watch the live region", chromedp.Evaluate[chromedp.Void](`
+			window.liveChanges = 0;
+			new MutationObserver((ms) => { window.liveChanges += ms.length; })
+				.observe(document.getElementById("status"), { childList: true, characterData: true, subtree: true });
+			window.eventReads = 0;
+			const realFetch = window.fetch;
+			window.fetch = (...args) => {
+				if (String(args[0]).startsWith("api/events?")) window.eventReads++;
+				return realFetch(...args);
+			};`))
+		b.waitJS(t, "a refresh with nothing new", `window.eventReads >= 2`)
+		if n, err := eval[int](b, `window.liveChanges`); err != nil || n != 0 {
+			t.Errorf("a refresh that changed nothing changed the live region %d times (%v): %q", n, err, b.text(t, "#status"))
+		}
+
+		rowLink := `[data-testid="event-row"][data-seq="` + eventSeq + `"] a`
+		b.do(t, "focus the event's link", chromedp.Focus(chromedp.CSS(rowLink)))
+		focused := `(document.activeElement.closest('[data-testid="event-row"]') || { dataset: { seq: document.activeElement.tagName } }).dataset.seq`
+		if got := b.value(t, focused); got != eventSeq {
+			t.Fatalf("focus is on %q before the refresh", got)
+		}
+		send(t, unmatched)
+		b.waitJS(t, "the new event in the list", `document.querySelectorAll('[data-testid="event-row"]').length === 2`)
+		if got := b.value(t, focused); got != eventSeq {
+			t.Errorf("after the refresh, focus is on %q, want the link of event %s", got, eventSeq)
+		}
+		if got := b.text(t, "#status"); !strings.Contains(got, "1 new event") || strings.Contains(got, "Updated") {
+			t.Errorf("the live region says %q, want the new event and nothing else", got)
+		}
+		if got := b.text(t, `[data-testid="event-row"]:not([data-seq="`+eventSeq+`"]) [data-testid="event-deliveries"]`); got != "none" {
+			t.Errorf("an event that matched nothing shows deliveries %q", got)
 		}
 	})
 
@@ -385,6 +481,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got := b.text(t, `[data-testid="delivery-row"][data-outcome="dead"]`); got == "" {
 			t.Errorf("the first, failed attempt is gone from the history")
 		}
+		b.do(t, "open the events list", chromedp.Click(chromedp.CSS("#nav-events")))
+		b.waitJS(t, "the event shown delivered in the list", `(document.querySelector('[data-testid="event-row"][data-seq="`+eventSeq+`"] [data-testid="event-deliveries"]') || {}).textContent === "1 delivered"`)
 	})
 
 	t.Run("rules and reload", func(t *testing.T) {
@@ -411,9 +509,20 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("reload error %q lacks file:line:col", got)
 		}
 		b.waitJS(t, "the last reload marked failed", `(document.getElementById("last-reload") || {}).textContent.includes("failed")`)
+		// Every tab says so while it lasts, not only this one.
+		banner := `(document.getElementById("reload-banner") || { hidden: true })`
+		for _, tab := range []string{"#nav-events", "#nav-try", "#nav-dead-letters"} {
+			b.do(t, "open "+tab, chromedp.Click(chromedp.CSS(tab)))
+			b.waitJS(t, "the failed reload on "+tab, `!`+banner+`.hidden && `+banner+`.textContent.includes("rules.yaml:")`)
+		}
+		b.screenshot(t, "reload-banner")
 		if err := os.WriteFile(rulesPath, []byte(dashboardRules), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		b.do(t, "reload the mended file", chromedp.Click(chromedp.CSS("#nav-rules")), chromedp.Click(chromedp.CSS("#reload-button")))
+		b.waitJS(t, "the reload answer", `document.getElementById("reload-ok")`)
+		b.do(t, "open events", chromedp.Click(chromedp.CSS("#nav-events")))
+		b.waitJS(t, "the banner gone", banner+`.hidden && document.querySelector('[data-testid="event-row"]')`)
 	})
 
 	t.Run("try an event", func(t *testing.T) {
@@ -499,6 +608,39 @@ func TestDashboardInBrowser(t *testing.T) {
 		if body := sink.body(acceptedBefore); !strings.Contains(body, "pwned") {
 			t.Errorf("replayed body %s", body)
 		}
+		b.waitJS(t, "no dead letters", `!document.getElementById("dl-empty").hidden`)
+	})
+
+	t.Run("bulk replay says how many", func(t *testing.T) {
+		// More dead letters than the list shows: the question must give the
+		// number the replay will act on, not "100+".
+		const n = 101
+		sink.ok.Store(false)
+		for i := range n {
+			send(t, strings.Replace(vote, "vg3EGg2wcHgd8nMl", fmt.Sprintf("bulk-%d", i), 1))
+		}
+		waitFor(t, "the dead letters", 60*time.Second, func() bool {
+			code, body := adminCall(t, http.MethodGet, p.admin+"/api/dead-letters?limit=1000", token, nil)
+			var res struct {
+				DeadLetters []json.RawMessage `json:"dead_letters"`
+			}
+			return code == http.StatusOK && json.Unmarshal(body, &res) == nil && len(res.DeadLetters) == n
+		})
+		acceptedBefore, _ := sink.counts()
+		b.do(t, "open dead letters", chromedp.Click(chromedp.CSS("#nav-dead-letters")))
+		b.waitJS(t, "the list", `document.querySelectorAll('[data-testid="dead-letter"]').length === 100`)
+		b.do(t, "click Replay all once", chromedp.Click(chromedp.CSS("#replay-all")))
+		b.waitJS(t, "the question", `document.getElementById("replay-all").textContent.includes("Click again")`)
+		if got := b.text(t, "#replay-all"); !strings.Contains(got, fmt.Sprint(n)) || strings.Contains(got, "+") {
+			t.Errorf("Replay all asks %q, want the exact %d", got, n)
+		}
+		sink.ok.Store(true)
+		b.do(t, "confirm", chromedp.Click(chromedp.CSS("#replay-all")))
+		b.waitJS(t, "the replay confirmation", `document.getElementById("dl-message").textContent.includes("Replayed ")`)
+		waitFor(t, "the replayed deliveries", 60*time.Second, func() bool {
+			accepted, _ := sink.counts()
+			return accepted == acceptedBefore+n
+		})
 		b.waitJS(t, "no dead letters", `!document.getElementById("dl-empty").hidden`)
 	})
 

@@ -80,9 +80,45 @@
   }
 
   // showMessage sets an alert or status paragraph, hiding it when empty.
+  // The same text again leaves the node alone: rewriting it would make a
+  // screen reader read an alert out again on every refresh.
   function showMessage(node, text) {
-    setText(node, text);
-    node.hidden = !text;
+    const t = text === null || text === undefined ? "" : String(text);
+    if (node.textContent !== t) node.textContent = t;
+    node.hidden = !t;
+  }
+
+  // announce says what a refresh changed through the page's polite live
+  // region. Only changes go there: a refresh that changed nothing says
+  // nothing, rather than "Updated …" every few seconds.
+  function announce(text) {
+    if (text) setText($("status"), text);
+  }
+
+  const plural = (n, one, many) => n + " " + (n === 1 ? one : many || one + "s");
+
+  // Focus survives a refresh. keepFocus runs change, which may rebuild
+  // part of container; if the keyboard focus was inside and is lost, it
+  // goes back to the same control: the one at the same place among the
+  // focusable elements of the row with the same data-key (or of the
+  // container, if the control is in no row). A row that is gone hands the
+  // focus to main, not to the document's body.
+  const FOCUSABLE = "a[href], button, input, select, textarea, summary, [tabindex]";
+  function keepFocus(container, change) {
+    const had = document.activeElement;
+    if (!had || had === document.body || !container.contains(had)) {
+      change();
+      return;
+    }
+    const keyed = had.closest("[data-key]");
+    const row = keyed && container.contains(keyed) ? keyed : null;
+    const key = row ? row.dataset.key : null;
+    const index = [...(row || container).querySelectorAll(FOCUSABLE)].indexOf(had);
+    change();
+    if (had.isConnected && document.activeElement === had) return;
+    const scope = key === null ? container : [...container.querySelectorAll("[data-key]")].find((r) => r.dataset.key === key);
+    const target = scope && scope.querySelectorAll(FOCUSABLE)[index];
+    (target || $("main")).focus({ preventScroll: true });
   }
 
   // replaceIfChanged swaps a container's children only when the data they
@@ -92,7 +128,36 @@
     const key = JSON.stringify(data);
     if (rendered.get(node) === key) return;
     rendered.set(node, key);
-    fill(node, build());
+    keepFocus(node, () => fill(node, build()));
+  }
+
+  // syncChildren makes a container's children show items, one child per
+  // item, keyed by keyOf: a child whose item did not change stays as it
+  // is (with its focus, open details and pending confirmations), a changed
+  // one is rebuilt, new ones are inserted where they belong. In a list that
+  // grows at the top, nothing that stays is moved.
+  const children = new WeakMap(); // container -> Map(key -> {json, node})
+  function syncChildren(container, items, keyOf, build) {
+    const had = children.get(container) || new Map();
+    const now = new Map();
+    const nodes = items.map((item) => {
+      const key = String(keyOf(item));
+      const json = JSON.stringify(item);
+      const old = had.get(key);
+      const node = old && old.json === json ? old.node : build(item);
+      node.dataset.key = key;
+      now.set(key, { json, node });
+      return node;
+    });
+    keepFocus(container, () => {
+      for (const [key, { node }] of had) {
+        if (!now.has(key) || now.get(key).node !== node) node.remove();
+      }
+      nodes.forEach((node, i) => {
+        if (container.children[i] !== node) container.insertBefore(node, container.children[i] || null);
+      });
+    });
+    children.set(container, now);
   }
 
   const zeroTime = (iso) => !iso || iso.startsWith("0001-01-01");
@@ -107,7 +172,7 @@
   function fmtMS(ms) {
     if (typeof ms !== "number") return "";
     if (ms >= 1000) return (ms / 1000).toFixed(2) + " s";
-    return ms.toFixed(ms < 10 ? 2 : 0) + " ms";
+    return ms.toFixed(ms < 10 && !Number.isInteger(ms) ? 2 : 0) + " ms";
   }
 
   function pretty(v) {
@@ -141,22 +206,40 @@
     return el("dl", { class: "facts" }, pairs.filter(Boolean).map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   }
 
-  // twoStep makes a button ask for a second click before it acts.
-  function twoStep(button, confirmLabel, act) {
+  // twoStep makes a button ask for a second click before it acts. The
+  // first click calls ask, which may read the API (to count what the act
+  // would touch) and returns the plan: {question, ...}, or null when there
+  // is nothing to ask. The button shows the question for a few seconds; a
+  // second click then calls act with the plan.
+  function twoStep(button, ask, act) {
     const label = button.textContent;
     let timer = null;
-    button.addEventListener("click", () => {
-      if (!button.classList.contains("confirming")) {
-        button.classList.add("confirming");
-        setText(button, confirmLabel());
-        timer = setTimeout(reset, 5000);
+    let plan = null;
+    let asking = false;
+    button.addEventListener("click", async () => {
+      if (plan) {
+        const p = plan;
+        reset();
+        act(p);
         return;
       }
-      reset();
-      act();
+      if (asking) return;
+      asking = true;
+      button.setAttribute("aria-busy", "true");
+      try {
+        plan = await ask();
+      } finally {
+        asking = false;
+        button.removeAttribute("aria-busy");
+      }
+      if (!plan) return;
+      button.classList.add("confirming");
+      setText(button, plan.question);
+      timer = setTimeout(reset, 8000);
     });
     function reset() {
       clearTimeout(timer);
+      plan = null;
       button.classList.remove("confirming");
       setText(button, label);
     }
@@ -263,6 +346,30 @@
   const sourceNames = (m) => (m.sources || []).map((s) => s.name);
   const ruleNames = (m) => (m.rules || []).map((r) => r.name);
 
+  // checkRules reads /api/rules again (one read at a time) on every
+  // refresh, whatever the tab, and shows the reload banner while the last
+  // reload failed. A view's own meta() then gets this fresh answer.
+  let rulesRead = null;
+  function checkRules() {
+    if (!rulesRead) {
+      rulesRead = meta(true).then(showReloadBanner, () => {}).finally(() => {
+        rulesRead = null;
+      });
+    }
+  }
+
+  function showReloadBanner(m) {
+    const lr = m.last_reload || {};
+    const banner = $("reload-banner");
+    const failed = lr.ok === false;
+    replaceIfChanged(banner, failed ? [lr.at, lr.error, m.loaded_at] : null, () => failed ? [
+      el("p", {}, el("strong", {}, "The last reload of the rules file failed"), " (", fmtTime(lr.at), "). ",
+        "The rules in force are still those loaded ", fmtTime(m.loaded_at), ". Fix the file and reload: ",
+        el("a", { href: "#/rules" }, "Rules"), "."),
+      el("pre", { class: "error-text", id: "reload-banner-error" }, lr.error || "")] : []);
+    banner.hidden = !failed;
+  }
+
   // ---------------------------------------------------------------- views
 
   // Each view builds its DOM once in render and updates it in refresh; the
@@ -283,7 +390,8 @@
     return form;
   }
 
-  // fillFilters sets the menus of a filter form once /api/rules answers.
+  // fillFilters sets the menus of a filter form once /api/rules answers,
+  // in place, so that a menu that has the focus keeps it.
   async function fillFilters(view, params, menus) {
     if (view.filled) return;
     let m;
@@ -295,8 +403,10 @@
     if (!view.live() || view.filled) return;
     view.filled = true;
     for (const [id, blank, values] of menus(m)) {
-      const old = $(id);
-      old.replaceWith(select(id, old.name, blank, values, params.get(old.name) || ""));
+      const menu = $(id);
+      const filled = select(id, menu.name, blank, values, menu.value || params.get(menu.name) || "");
+      menu.replaceChildren(...filled.children);
+      menu.value = filled.value;
     }
   }
 
@@ -306,6 +416,7 @@
     const empty = el("p", { id: "events-empty", class: "muted", hidden: true });
     const older = el("a", { id: "events-older", class: "button secondary", hidden: true }, "Older events");
     const newest = el("a", { id: "events-newest", class: "button secondary", href: "#/events" + query({ source: params.get("source"), event: params.get("event"), rule: params.get("rule") }), hidden: !params.get("before") }, "Newest events");
+    let seen = null; // seq -> deliveries dead, as of the last refresh (null before the first)
     const view = {
       title: "Recent events",
       render() {
@@ -325,10 +436,13 @@
       async refresh() {
         fillFilters(view, params, (m) => [["filter-source", "All sources", sourceNames(m)], ["filter-rule", "Any or none", ruleNames(m)]]);
         const res = await api("GET", "api/events" + query({ source: params.get("source"), event: params.get("event"), rule: params.get("rule"), before: params.get("before"), limit: 50 }));
-        if (!view.live()) return;
-        showMessage(error, "");
+        if (!view.live()) return "";
         const events = (res && res.events) || [];
-        replaceIfChanged(body, events, () => events.map(eventRow));
+        const states = await deliveryStates(events, params);
+        if (!view.live()) return "";
+        showMessage(error, "");
+        const rows = events.map((r) => ({ r, d: deliveriesOf(r, states) }));
+        syncChildren(body, rows, (x) => x.r.seq, eventRow);
         showMessage(empty, events.length ? "" : params.toString() ? "No events match these filters." : "No events yet. Events appear here once a source delivers one and it has been matched.");
         const next = res && res.next_before;
         older.hidden = !next;
@@ -337,6 +451,20 @@
           p.set("before", next);
           older.setAttribute("href", "#/events?" + p.toString());
         }
+        // What changed since the last refresh: events that arrived, and
+        // deliveries that failed for good.
+        const said = [];
+        if (seen) {
+          const top = Math.max(0, ...seen.keys());
+          const fresh = rows.filter((x) => x.r.seq > top).map((x) => "#" + x.r.seq);
+          if (fresh.length) said.push(plural(fresh.length, "new event") + " (" + fresh.join(", ") + ")");
+          for (const { r, d } of rows) {
+            const before = seen.has(r.seq) ? seen.get(r.seq) : 0;
+            if (d && d.dead > before) said.push("event #" + r.seq + ": " + plural(d.dead - before, "delivery", "deliveries") + " failed for good");
+          }
+        }
+        seen = new Map(rows.map(({ r, d }) => [r.seq, d ? d.dead : 0]));
+        return said.join("; ");
       },
       fail(e) {
         showMessage(error, e.message);
@@ -345,7 +473,64 @@
     return view;
   }
 
-  function eventRow(r) {
+  // How the deliveries of the listed events went. The delivery log is read
+  // newest first, in pages, down to the oldest listed event that made
+  // deliveries (a delivery is logged after its event's match record, so
+  // nothing older can be about it): one to a few reads per refresh, however
+  // many events are listed. The newest record of a job is its state.
+  const DELIVERY_PAGE = 200;
+  const DELIVERY_PAGES = 5;
+  async function deliveryStates(events, params) {
+    const states = { jobs: new Map(), readDownTo: 0 }; // event key -> Map(job id -> outcome)
+    const withJobs = events.filter((r) => r.jobs > 0);
+    if (withJobs.length === 0) return states;
+    const oldest = Math.min(...withJobs.map((r) => r.seq));
+    let before = 0;
+    for (let page = 0; page < DELIVERY_PAGES; page++) {
+      const res = await api("GET", "api/deliveries" + query({ source: params.get("source"), event: params.get("event"), before: before || null, limit: DELIVERY_PAGE }));
+      for (const d of (res && res.deliveries) || []) {
+        if (d.seq < oldest) return states;
+        let jobs = states.jobs.get(d.event_key);
+        if (!jobs) states.jobs.set(d.event_key, (jobs = new Map()));
+        if (!jobs.has(d.job_id)) jobs.set(d.job_id, d.outcome);
+      }
+      before = res && res.next_before;
+      if (!before || before <= oldest) return states;
+    }
+    states.readDownTo = before; // events below this were not covered
+    return states;
+  }
+
+  // deliveriesOf counts an event's deliveries by state: null when it made
+  // none, {unread: true} when the log was not read that far back.
+  function deliveriesOf(r, states) {
+    if (!r.jobs) return null;
+    if (states.readDownTo && r.seq < states.readDownTo) return { unread: true, dead: 0 };
+    const jobs = states.jobs.get(r.key) || new Map();
+    const d = { dead: 0, retrying: 0, queued: 0, delivered: 0 };
+    for (const outcome of jobs.values()) {
+      if (outcome in d) d[outcome]++;
+    }
+    d.queued = Math.max(0, r.jobs - jobs.size);
+    return d;
+  }
+
+  const DELIVERY_STATES = [
+    ["dead", "outcome-dead", "failed for good: see Dead letters"],
+    ["retrying", "outcome-retrying", "failed, will be tried again"],
+    ["queued", "outcome-other", "not tried yet"],
+    ["delivered", "outcome-delivered", "delivered"],
+  ];
+
+  function deliveriesCell(r, d) {
+    const attrs = { "data-testid": "event-deliveries", title: plural(r.jobs, "delivery", "deliveries") + " created" };
+    if (!d) return el("td", attrs, el("span", { class: "muted" }, "none"));
+    if (d.unread) return el("td", attrs, el("span", { class: "muted", title: "The delivery log was not read back this far; open the event to see its deliveries." }, r.jobs + " (not read)"));
+    const parts = DELIVERY_STATES.filter(([k]) => d[k] > 0).map(([k, cls, meaning]) => el("span", { class: "badge " + cls, title: meaning, ["data-" + k]: d[k] }, d[k] + " " + k));
+    return el("td", attrs, parts.map((p, i) => (i ? [" ", p] : p)));
+  }
+
+  function eventRow({ r, d }) {
     const errs = r.errors || [];
     return row({ "data-testid": "event-row", "data-seq": r.seq }, EVENT_COLS,
       el("td", {}, el("a", { href: "#/events/" + encodeURIComponent(r.seq), "aria-label": "Event " + r.seq + " details" }, "#" + r.seq)),
@@ -355,7 +540,7 @@
       el("td", { class: "mono clip", title: r.id }, r.id),
       el("td", { "data-testid": "event-rules" }, chips(r.rules),
         errs.length ? el("span", { class: "badge outcome-dead", title: errs.map((x) => x.rule + ": " + x.error).join("\n") }, errs.length + " condition error" + (errs.length > 1 ? "s" : "")) : null),
-      el("td", { class: "num" }, r.jobs));
+      deliveriesCell(r, d));
   }
 
   function eventDetailView(seq) {
@@ -364,6 +549,7 @@
     const deliveries = el("tbody", { id: "deliveries-body" });
     const noDeliveries = el("p", { id: "deliveries-empty", class: "muted", hidden: true }, "No delivery recorded for this event (yet).");
     const json = el("pre", { id: "event-json", class: "json", tabindex: "0" });
+    let attempts = null; // delivery seqs shown, as of the last refresh
     const view = {
       title: "Event #" + seq,
       render() {
@@ -399,10 +585,13 @@
           ["Deliveries created", String(r.jobs)],
         ]));
         const ds = res.deliveries || [];
-        replaceIfChanged(deliveries, ds, () => ds.map(deliveryRow));
+        syncChildren(deliveries, ds, (d) => d.seq, deliveryRow);
         noDeliveries.hidden = ds.length > 0;
         const text = res.event ? pretty(res.event) : "(not stored)";
         if (json.textContent !== text) json.textContent = text;
+        const fresh = attempts ? ds.filter((d) => !attempts.has(d.seq)) : [];
+        attempts = new Set(ds.map((d) => d.seq));
+        return fresh.length ? plural(fresh.length, "new delivery attempt") + ": " + fresh.map((d) => d.rule + " " + d.outcome).join(", ") : "";
       },
       fail(e) {
         showMessage(error, e.status === 404 ? "Event #" + seq + " is not in the log (it may have aged out)." : e.message);
@@ -426,6 +615,12 @@
       el("td", { class: "wrap" }, detail));
   }
 
+  // The dead letters list shows the newest LIST_LIMIT; a bulk action is
+  // counted with one read of up to COUNT_LIMIT (the admin API's largest
+  // page, on which its bulk endpoints act).
+  const LIST_LIMIT = 100;
+  const COUNT_LIMIT = 1000;
+
   function deadLettersView(params) {
     const error = el("p", { id: "dl-error", class: "error", role: "alert", hidden: true });
     const message = el("p", { id: "dl-message", class: "notice-line", role: "status", hidden: true });
@@ -433,10 +628,41 @@
     const empty = el("p", { id: "dl-empty", class: "muted", hidden: true });
     const count = el("span", { id: "dl-count", class: "muted" });
     const filter = { rule: params.get("rule"), kind: params.get("kind"), source: params.get("source"), since: params.get("since"), until: params.get("until") };
-    let shown = 0;
-    // The bulk endpoints refuse an empty filter unless told all=true; the
-    // buttons ask for a second click before acting on everything shown.
-    const bulkQuery = () => (Object.values(filter).some(Boolean) ? query(filter) : "?all=true");
+    let shown = []; // the dead letters listed, newest first
+    let more = false; // the list stopped at its limit: more may match
+    let seen = null; // seqs listed at the last refresh
+
+    // bulkPlan counts what a bulk replay or drop would act on, so that the
+    // question gives the number. The list shows the newest LIST_LIMIT; past
+    // that, one read of up to COUNT_LIMIT counts them (the bulk endpoints
+    // act on at most one such read). The plan pins the selection with
+    // before= to the newest one counted, so dead letters that fail between
+    // the question and the answer are not swept in unasked.
+    async function bulkPlan(verb, forGood) {
+      showMessage(message, "");
+      showMessage(error, "");
+      let list = shown;
+      let beyond = false;
+      if (more) {
+        try {
+          const res = await api("GET", "api/dead-letters" + query({ ...filter, limit: COUNT_LIMIT }));
+          list = (res && res.dead_letters) || [];
+          beyond = Boolean(res && res.next_before) && list.length >= COUNT_LIMIT;
+        } catch (e) {
+          showMessage(error, e.message);
+          return null;
+        }
+      }
+      if (list.length === 0) {
+        showMessage(message, "Nothing to " + verb.toLowerCase() + ".");
+        return null;
+      }
+      const n = list.length;
+      const before = Math.max(...list.map((d) => d.seq)) + 1;
+      let what = "the " + plural(n, "dead letter") + " listed";
+      if (more) what = beyond ? "the newest " + n + " matching dead letters (more match: run it again for the rest)" : "all " + n + " matching dead letters";
+      return { question: verb + " " + what + (forGood ? " for good" : "") + "? Click again", path: query({ ...filter, before, all: "true" }) };
+    }
 
     async function act(method, path, verb, noun) {
       showMessage(message, "");
@@ -445,7 +671,8 @@
         const res = await api(method, path);
         const done = res.replayed || res.dropped || [];
         const failed = res.failed || [];
-        let text = done.length ? verb + " " + done.map((s) => "#" + s).join(", ") + "." : "Nothing to " + noun + ".";
+        const seqs = (list) => (list.length <= 10 ? list.map((s) => "#" + s).join(", ") : plural(list.length, "dead letter") + ", #" + Math.min(...list) + " to #" + Math.max(...list));
+        let text = done.length ? verb + " " + seqs(done) + "." : "Nothing to " + noun + ".";
         if (verb === "Replayed" && done.length) text += " Back in the queue with a fresh attempt count.";
         if (failed.length) text += " Failed: " + failed.map((f) => (typeof f === "object" ? "#" + (f.seq ?? "?") + (f.error ? " (" + f.error + ")" : "") : "#" + f)).join(", ") + ".";
         showMessage(message, text);
@@ -457,8 +684,8 @@
 
     const replayAll = el("button", { type: "button", id: "replay-all" }, "Replay all matching");
     const dropAll = el("button", { type: "button", id: "drop-all", class: "danger" }, "Drop all matching");
-    twoStep(replayAll, () => "Replay " + shown + (shown === 100 ? "+" : "") + "? Click again", () => act("POST", "api/dead-letters/replay" + bulkQuery(), "Replayed", "replay"));
-    twoStep(dropAll, () => "Drop " + shown + (shown === 100 ? "+" : "") + " for good? Click again", () => act("DELETE", "api/dead-letters" + bulkQuery(), "Dropped", "drop"));
+    twoStep(replayAll, () => bulkPlan("Replay", false), (p) => act("POST", "api/dead-letters/replay" + p.path, "Replayed", "replay"));
+    twoStep(dropAll, () => bulkPlan("Drop", true), (p) => act("DELETE", "api/dead-letters" + p.path, "Dropped", "drop"));
 
     function card(d) {
       const j = d.job || {};
@@ -470,7 +697,7 @@
         replay.disabled = true;
         act("POST", "api/dead-letters/" + encodeURIComponent(d.seq) + "/replay", "Replayed", "replay");
       });
-      twoStep(drop, () => "Drop for good?", () => act("DELETE", "api/dead-letters/" + encodeURIComponent(d.seq), "Dropped", "drop"));
+      twoStep(drop, () => ({ question: "Drop for good?" }), () => act("DELETE", "api/dead-letters/" + encodeURIComponent(d.seq), "Dropped", "drop"));
       return el("li", { class: "card", "data-testid": "dead-letter", "data-seq": d.seq },
         el("h3", {}, "#" + d.seq + " · " + (j.rule || "?") + " · action " + ((j.action ?? -1) + 1) + " (" + (j.kind || r.kind || "?") + ")"),
         dl([
@@ -507,22 +734,21 @@
       },
       async refresh() {
         fillFilters(view, params, (m) => [["dl-rule", "All rules", ruleNames(m)], ["dl-source", "All sources", sourceNames(m)]]);
-        const res = await api("GET", "api/dead-letters" + query({ ...filter, limit: 100 }));
-        if (!view.live()) return;
+        const res = await api("GET", "api/dead-letters" + query({ ...filter, limit: LIST_LIMIT }));
+        if (!view.live()) return "";
         showMessage(error, "");
         const items = (res && res.dead_letters) || [];
-        shown = items.length;
-        setText(count, "(" + items.length + (items.length === 100 ? "+" : "") + ")");
-        // Dead letters never change: keep the cards that are still there (with
-        // their open details and pending confirmations) and add the new ones.
-        const have = new Map([...list.children].map((li) => [li.dataset.seq, li]));
-        const want = items.map((d) => have.get(String(d.seq)) || card(d));
-        for (const [s, li] of have) if (!items.some((d) => String(d.seq) === s)) li.remove();
-        want.forEach((li, i) => {
-          if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
-        });
+        shown = items;
+        more = items.length >= LIST_LIMIT && Boolean(res.next_before);
+        setText(count, more ? "(the newest " + items.length + ")" : "(" + items.length + ")");
+        // Keep the cards that are still there, with their open details and
+        // pending confirmations, and add the new ones.
+        syncChildren(list, items, (d) => d.seq, card);
         replayAll.disabled = dropAll.disabled = items.length === 0;
         showMessage(empty, items.length ? "" : "No dead letters" + (Object.values(filter).some(Boolean) ? " match these filters." : "."));
+        const fresh = seen ? items.filter((d) => !seen.has(d.seq)).map((d) => "#" + d.seq) : [];
+        seen = new Set(items.map((d) => d.seq));
+        return fresh.length ? plural(fresh.length, "new dead letter") + " (" + fresh.join(", ") + ")" : "";
       },
       fail(e) {
         showMessage(error, e.message);
@@ -543,14 +769,14 @@
       fill(result, el("p", { class: "muted" }, "Reloading…"));
       try {
         const res = await api("POST", "-/reload");
-        fill(result, el("p", { class: "ok", id: "reload-ok" }, "Reloaded: " + res.rules + " rule" + (res.rules === 1 ? "" : "s") + ", hash " + String(res.hash || "").slice(0, 12) + "."));
+        fill(result, el("p", { class: "ok", id: "reload-ok" }, "Reloaded: " + plural(res.rules, "rule") + ", hash " + String(res.hash || "").slice(0, 12) + "."));
       } catch (e) {
         fill(result, 
           el("p", { class: "error" }, "Reload failed; the rules in force are unchanged:"),
           el("pre", { class: "error-text", id: "reload-error" }, e.message));
       }
       reload.disabled = false;
-      meta(true).catch(() => {});
+      meta(true).then(showReloadBanner, () => {});
       if (view.live()) view.refresh().catch((e) => view.fail(e));
     });
 
@@ -571,8 +797,8 @@
         ];
       },
       async refresh() {
-        const m = await meta(true);
-        if (!view.live()) return;
+        const m = await meta(); // read afresh by each refresh: see checkRules
+        if (!view.live()) return "";
         showMessage(error, "");
         const lr = m.last_reload || {};
         replaceIfChanged(summary, [m.path, m.hash, m.loaded_at, lr], () => dl([
@@ -584,18 +810,17 @@
             " ", fmtTime(lr.at),
             lr.error ? el("pre", { class: "error-text", id: "last-reload-error" }, lr.error) : null)],
         ]));
-        const ss = m.sources || [];
-        replaceIfChanged(sources, ss, () => ss.map((s) =>
-          row({ "data-testid": "source-row", "data-source": s.name }, SOURCE_COLS, s.name, s.vendor, el("td", { class: "mono" }, s.url_path))));
-        const rs = m.rules || [];
-        replaceIfChanged(rules, rs, () => rs.map((r) =>
+        syncChildren(sources, m.sources || [], (s) => s.name, (s) =>
+          row({ "data-testid": "source-row", "data-source": s.name }, SOURCE_COLS, s.name, s.vendor, el("td", { class: "mono" }, s.url_path)));
+        syncChildren(rules, m.rules || [], (r) => r.name, (r) =>
           row({ "data-testid": "rule-row", "data-rule": r.name }, RULE_COLS,
             el("td", {}, el("a", { href: "#/events" + query({ rule: r.name }), title: "Events that matched " + r.name }, r.name)),
             el("td", {}, r.sources && r.sources.length ? r.sources.join(", ") : el("span", { class: "muted" }, "all")),
             el("td", {}, el("code", { class: "wrap" }, r.when || "")),
             el("td", {}, el("ol", { class: "plain" }, (r.actions || []).map((a) => el("li", {}, el("strong", {}, a.kind), " ", el("span", { class: "mono wrap" }, a.target || ""))))),
             el("td", { class: "num", "data-testid": "rule-matches" }, r.matches),
-            el("td", { class: "num", "data-testid": "rule-errors" }, r.errors))));
+            el("td", { class: "num", "data-testid": "rule-errors" }, r.errors)));
+        return "";
       },
       fail(e) {
         showMessage(error, e.message);
@@ -703,12 +928,13 @@
       manual: true, // no auto-refresh: it would run the dry run again
       async refresh() {
         const m = await meta();
-        if (!view.live()) return;
+        if (!view.live()) return "";
         const names = sourceNames(m);
         const cur = tryState.source && names.includes(tryState.source) ? tryState.source : names[0] || "";
         fill(sourceSel, names.map((n) => el("option", { value: n }, n)));
         sourceSel.value = cur;
         tryState.source = cur;
+        return "";
       },
       fail(e) {
         showMessage(error, e.message);
@@ -779,17 +1005,24 @@
     tick(true);
   }
 
+  // tick refreshes the reload banner and the view. What the view says
+  // changed goes to the live region; the time of the refresh is shown
+  // beside it, outside the live region, so it is not read out.
   async function tick(force) {
+    if (!force && (!$("auto-refresh").checked || document.visibilityState !== "visible")) return;
+    checkRules();
     const view = current;
-    if (!view || view.busy) return;
-    if (!force && (view.manual || !$("auto-refresh").checked || document.visibilityState !== "visible")) return;
+    if (!view || view.busy || (!force && view.manual)) return;
     view.busy = true;
     try {
-      await view.refresh();
-      if (view.live()) setText($("status"), "Updated " + new Date().toLocaleTimeString());
+      const said = await view.refresh();
+      if (view.live()) {
+        announce(said);
+        setText($("updated"), "Updated " + new Date().toLocaleTimeString());
+      }
     } catch (e) {
       if (view.live()) view.fail(e);
-      setText($("status"), "Last refresh failed: " + e.message);
+      setText($("updated"), "Last refresh failed at " + new Date().toLocaleTimeString() + ": " + e.message);
     } finally {
       view.busy = false;
     }
