@@ -290,8 +290,8 @@ func (b *browser) checkProblems(t *testing.T) {
 // keeps the keyboard focus and announces only what changed, its failed
 // delivery, the dead letter, replay with the button once the receiver works
 // again, the rules view and its reload (good and bad, with the failed reload
-// shown on every tab), the "Try an event" form, and bulk replay saying how
-// many it will replay.
+// shown on every tab), the "Try an event" form, the replay of stored
+// events, and bulk replay saying how many it will replay.
 func TestDashboardInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	b := startBrowser(t)
@@ -568,6 +568,63 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if accepted, _ := sink.counts(); accepted != 1 {
 			t.Errorf("the dry run sent something: the sink has %d deliveries", accepted)
+		}
+	})
+
+	t.Run("replay stored events", func(t *testing.T) {
+		// A rule added after the fact: the vote on post 100 came in before it.
+		withRule := dashboardRules + `
+  - name: votes-for-100
+    when: data.post.id == 100
+    actions:
+      - http: { url: "${SINK}/for-100", json: { id: "{{ .id }}" } }
+`
+		if err := os.WriteFile(rulesPath, []byte(withRule), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := adminCall(t, http.MethodPost, p.admin+"/-/reload", token, nil); code != http.StatusOK {
+			t.Fatalf("reload: %d %s", code, body)
+		}
+		acceptedBefore, _ := sink.counts()
+		b.do(t, "open events", chromedp.Click(chromedp.CSS("#nav-events")))
+		b.waitJS(t, "the rule in the replay's menu", `[...document.querySelectorAll("#replay-rule option")].some(o => o.value === "votes-for-100")`)
+		if got := b.text(t, "#replay-events"); !strings.Contains(got, "not made again") {
+			t.Errorf("the replay does not say what it leaves alone: %q", got)
+		}
+		replay := func(t *testing.T) map[string]string {
+			t.Helper()
+			b.do(t, "ask to replay",
+				chromedp.Evaluate[chromedp.Void](`document.getElementById("replay-events").open = true; document.getElementById("replay-events-result").replaceChildren()`),
+				chromedp.SetValue(chromedp.CSS("#replay-since"), "1h"),
+				chromedp.SetValue(chromedp.CSS("#replay-rule"), "votes-for-100"),
+				chromedp.Click(chromedp.CSS("#replay-events-run")))
+			if got := b.text(t, "#replay-events-run"); !strings.Contains(got, "since 1h") || !strings.Contains(got, "votes-for-100") || !strings.Contains(got, "Click again") {
+				t.Fatalf("the replay did not ask to confirm what it will do: %q", got)
+			}
+			b.do(t, "confirm", chromedp.Click(chromedp.CSS("#replay-events-run")))
+			b.waitJS(t, "the replay's counts", `document.querySelector('[data-testid="replay-stored"]')`)
+			got := map[string]string{}
+			for _, k := range []string{"scanned", "planned", "already", "pending", "stored"} {
+				got[k] = b.text(t, `[data-testid="replay-`+k+`"]`)
+			}
+			return got
+		}
+		got := replay(t)
+		b.screenshot(t, "replay-events")
+		if want := map[string]string{"scanned": "2", "planned": "1", "already": "0", "pending": "0", "stored": "1"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("first replay shows %v, want %v", got, want)
+		}
+		waitFor(t, "the replayed delivery", 60*time.Second, func() bool {
+			accepted, _ := sink.counts()
+			return accepted == acceptedBefore+1
+		})
+		if body := sink.body(acceptedBefore); !strings.Contains(body, "unmatched-vote-1") {
+			t.Errorf("the sink got %s, want the vote on post 100", body)
+		}
+		// Again: the delivery is made (or on its way), so nothing is queued.
+		got = replay(t)
+		if made := got["already"] + "/" + got["pending"]; got["planned"] != "1" || got["stored"] != "0" || (made != "1/0" && made != "0/1") {
+			t.Errorf("second replay shows %v, want the one delivery already made or pending and none stored", got)
 		}
 	})
 

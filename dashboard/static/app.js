@@ -427,6 +427,7 @@
             labelled("Event", el("input", { id: "filter-event", name: "event", type: "search", placeholder: "vote.created", value: params.get("event") || "", spellcheck: "false" })),
             labelled("Rule matched", select("filter-rule", "rule", "Any or none", [], params.get("rule") || "")),
           ], params, "#/events"),
+          replayEventsPanel(),
           error,
           table("events-table", "Events, newest first", EVENT_COLS, body),
           empty,
@@ -434,7 +435,7 @@
         ];
       },
       async refresh() {
-        fillFilters(view, params, (m) => [["filter-source", "All sources", sourceNames(m)], ["filter-rule", "Any or none", ruleNames(m)]]);
+        fillFilters(view, params, (m) => [["filter-source", "All sources", sourceNames(m)], ["filter-rule", "Any or none", ruleNames(m)], ["replay-rule", "Every rule", ruleNames(m)]]);
         const res = await api("GET", "api/events" + query({ source: params.get("source"), event: params.get("event"), rule: params.get("rule"), before: params.get("before"), limit: 50 }));
         if (!view.live()) return "";
         const events = (res && res.events) || [];
@@ -541,6 +542,56 @@
       el("td", { "data-testid": "event-rules" }, chips(r.rules),
         errs.length ? el("span", { class: "badge outcome-dead", title: errs.map((x) => x.rule + ": " + x.error).join("\n") }, errs.length + " condition error" + (errs.length > 1 ? "s" : "")) : null),
       deliveriesCell(r, d));
+  }
+
+  // replayEventsPanel re-runs stored events through the rules in force
+  // (POST /api/events/replay), after a confirmation that says what it does.
+  function replayEventsPanel() {
+    const since = el("input", { id: "replay-since", name: "replay_since", type: "text", value: "1h", placeholder: "1h or 2024-05-01T00:00:00Z", spellcheck: "false", required: true });
+    const ruleMenu = select("replay-rule", "replay_rule", "Every rule", [], ""); // filled by the view's fillFilters
+    const run = el("button", { type: "button", id: "replay-events-run" }, "Replay events");
+    const result = el("div", { id: "replay-events-result", role: "status" });
+    twoStep(run, () => {
+      const s = since.value.trim();
+      if (!s) {
+        fill(result, el("p", { class: "error" }, "Say since when: a duration such as 1h, or an RFC 3339 time."));
+        return null;
+      }
+      const rule = ruleMenu.value;
+      return { since: s, rule, question: "Replay events since " + s + " through " + (rule || "every rule") + "? Click again" };
+    }, async (p) => {
+      fill(result, el("p", { class: "muted" }, "Replaying…"));
+      try {
+        const res = await api("POST", "api/events/replay" + query({ since: p.since, rule: p.rule }));
+        fill(result, replaySummary(res, p));
+      } catch (e) {
+        fill(result, el("p", { class: "error", id: "replay-events-error" }, e.message));
+      }
+    });
+    const num = (n, testid) => el("span", { class: "num", "data-testid": testid }, String(n));
+    function replaySummary(res, p) {
+      return [
+        el("p", { class: "ok" }, "Replayed the events received since " + p.since + " through " + (p.rule || "every rule") + "."),
+        dl([
+          ["Events read", [num(res.scanned, "replay-scanned"), " in " + fmtMS(res.took_ms),
+            res.partial ? el("strong", { class: "warn-text" }, " — stopped at the bound: older events in the window were not read") : null]],
+          ["Deliveries the rules call for", num(res.planned, "replay-planned")],
+          ["Already made", num(res.already_delivered, "replay-already")],
+          ["Waiting, or dead letters", num(res.pending, "replay-pending")],
+          ["Queued now", num(res.stored, "replay-stored")],
+        ]),
+      ];
+    }
+    return el("details", { id: "replay-events", class: "box" },
+      el("summary", {}, "Replay stored events"),
+      el("p", {}, "Runs the events received since a time through the rules in force now, and queues the deliveries they call for that were never made. ",
+        el("strong", {}, "Deliveries already made are not made again"), ", nor are those still waiting or parked as dead letters (replay those from Dead letters). ",
+        "Use it after the store lost jobs, or after adding or fixing a rule that missed events."),
+      el("div", { class: "row" },
+        labelled("Received since", since),
+        labelled("Rule", ruleMenu),
+        el("div", { class: "field buttons" }, run)),
+      result);
   }
 
   function eventDetailView(seq) {
