@@ -45,6 +45,32 @@ rules:
       - http: { url: "${SINK}/posts", json: { id: "{{ .id }}" } }
 `
 
+// previewCandidate is the rules file the preview subtest pastes: one rule
+// widened, one removed, one added whose example renders hostile text, and
+// one whose condition fails at run time.
+const previewCandidate = `
+sources:
+  productlift:
+    vendor: productlift
+    secret: ${PL_SECRET}
+rules:
+  - name: vote-to-crm
+    source: productlift
+    when: event == "vote.created"
+    actions:
+      - http:
+          url: ${SINK}/votes
+          json: { title: "{{ .data.post.title }}" }
+  - name: pwned-titles
+    when: data.post.title contains "pwned"
+    actions:
+      - http: { url: "${SINK}/pwned", json: { title: "{{ .data.post.title }}" } }
+  - name: broken
+    when: data.post.nothing.deeper == 1
+    actions:
+      - http: { url: "${SINK}/broken" }
+`
+
 // flakySink answers 400 until ok is set, then 204, and counts what it
 // accepted.
 type flakySink struct {
@@ -290,8 +316,9 @@ func (b *browser) checkProblems(t *testing.T) {
 // keeps the keyboard focus and announces only what changed, its failed
 // delivery, the dead letter, replay with the button once the receiver works
 // again, the rules view and its reload (good and bad, with the failed reload
-// shown on every tab), the "Try an event" form, the replay of stored
-// events, and bulk replay saying how many it will replay.
+// shown on every tab), the "Try an event" form, the preview of a candidate
+// rules file, the replay of stored events, and bulk replay saying how many
+// it will replay.
 func TestDashboardInBrowser(t *testing.T) {
 	bin := buildBinary(t)
 	b := startBrowser(t)
@@ -511,7 +538,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "the last reload marked failed", `(document.getElementById("last-reload") || {}).textContent.includes("failed")`)
 		// Every tab says so while it lasts, not only this one.
 		banner := `(document.getElementById("reload-banner") || { hidden: true })`
-		for _, tab := range []string{"#nav-events", "#nav-try", "#nav-dead-letters"} {
+		for _, tab := range []string{"#nav-events", "#nav-try", "#nav-dead-letters", "#nav-preview"} {
 			b.do(t, "open "+tab, chromedp.Click(chromedp.CSS(tab)))
 			b.waitJS(t, "the failed reload on "+tab, `!`+banner+`.hidden && `+banner+`.textContent.includes("rules.yaml:")`)
 		}
@@ -568,6 +595,90 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if accepted, _ := sink.counts(); accepted != 1 {
 			t.Errorf("the dry run sent something: the sink has %d deliveries", accepted)
+		}
+	})
+
+	t.Run("preview a rules file", func(t *testing.T) {
+		acceptedBefore, _ := sink.counts()
+		b.do(t, "open the preview", chromedp.Click(chromedp.CSS("#nav-preview")))
+		b.waitJS(t, "the preview form", `document.getElementById("preview-rules")`)
+		if got := b.text(t, "#preview-bounds"); !strings.Contains(got, "10,000 events") || !strings.Contains(got, "10 s") {
+			t.Errorf("the page does not state the preview's bounds: %q", got)
+		}
+		b.do(t, "paste a candidate and run it on the last hour",
+			chromedp.SetValue(chromedp.CSS("#preview-rules"), previewCandidate),
+			chromedp.Click(chromedp.CSS("#preview-by-since")),
+			chromedp.SetValue(chromedp.CSS("#preview-since"), "1h"),
+			chromedp.Click(chromedp.CSS("#preview-run")))
+		b.waitJS(t, "the preview's verdict", `!document.getElementById("preview-result").hidden`)
+		if got := b.text(t, "#preview-window"); !strings.Contains(got, "read 2 stored events") || !strings.Contains(got, "since 1h") {
+			t.Errorf("window %q, want the two events received since 1h", got)
+		}
+		for _, tc := range []struct {
+			rule, change, now, candidate, errors, differs string
+		}{
+			{"vote-to-crm", "kept", "1", "2", "0", "true"},
+			{"pwned-titles", "added", "0", "2", "0", "true"},
+			{"broken", "added", "0", "0", "2", "true"},
+			{"posts-only", "removed", "0", "0", "0", "true"},
+		} {
+			row := `document.querySelector('[data-testid="preview-row"][data-rule="` + tc.rule + `"]')`
+			got := b.value(t, `(r => r ? [r.dataset.change, r.dataset.now, r.dataset.candidate, r.querySelector('[data-testid="preview-errors"]').textContent, r.dataset.differs].join(" ") : "no row")(`+row+`)`)
+			if want := strings.Join([]string{tc.change, tc.now, tc.candidate, tc.errors, tc.differs}, " "); got != want {
+				t.Errorf("rule %s: change, now, candidate, errors, differs = %q, want %q", tc.rule, got, want)
+			}
+		}
+		if got := b.text(t, `[data-testid="preview-row"][data-rule="vote-to-crm"] [data-testid="preview-counts"]`); !strings.Contains(got, "1") || !strings.Contains(got, "2") || !strings.Contains(got, "+1") {
+			t.Errorf("vote-to-crm's counts read %q, want 1 → 2 (+1)", got)
+		}
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="vote-to-crm"] [data-testid="preview-newly"]`); !strings.Contains(got, "unmatched-vote-1") {
+			t.Errorf("vote-to-crm would newly match %q, want the vote on post 100", got)
+		}
+		pw := b.text(t, `[data-testid="preview-rule"][data-rule="pwned-titles"]`)
+		if !strings.Contains(pw, "POST ${SINK}/pwned") || !strings.Contains(pw, "id=pwned") {
+			t.Errorf("pwned-titles' example %q lacks its rendered target or title", pw)
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="broken"] [data-testid="preview-error-sample"]`); !strings.Contains(got, "nothing") {
+			t.Errorf("broken's condition error %q", got)
+		}
+		b.screenshot(t, "preview")
+
+		// A file that does not load, uploaded: its errors, positioned, shown
+		// exactly as the API gives them, and nothing run.
+		bad := strings.Replace(previewCandidate, `when: event == "vote.created"`, `when: event ==`, 1)
+		badPath := filepath.Join(t.TempDir(), "broken.yaml")
+		if err := os.WriteFile(badPath, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b.do(t, "upload a candidate that does not load", chromedp.SetUploadFiles(chromedp.CSS("#preview-file"), []string{badPath}))
+		b.waitJS(t, "the file read into the form", `document.getElementById("preview-name").value === "broken.yaml" && document.getElementById("preview-rules").value.includes("when: event ==\n")`)
+		b.do(t, "run it", chromedp.Click(chromedp.CSS("#preview-run")))
+		b.waitJS(t, "the load error", `!document.getElementById("preview-error").hidden`)
+		req, err := json.Marshal(map[string]any{"name": "broken.yaml", "rules": bad, "since": "1h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := adminCall(t, http.MethodPost, p.admin+"/api/preview", token, req)
+		var apiErr struct{ Error string }
+		if err := json.Unmarshal(body, &apiErr); err != nil || code != http.StatusUnprocessableEntity {
+			t.Fatalf("the API answered %d %s", code, body)
+		}
+		line := strings.Count(bad[:strings.Index(bad, "when: event ==\n")], "\n") + 1
+		got := b.text(t, "#preview-error-text")
+		// The API names the candidate as if it sat beside the rules file in
+		// force: a path ending in broken.yaml.
+		if !strings.Contains(got, fmt.Sprintf("/broken.yaml:%d:", line)) || !strings.Contains(got, `rule "vote-to-crm"`) || got != apiErr.Error {
+			t.Errorf("load error shown as %q, want the API's %q, at broken.yaml:%d", got, apiErr.Error, line)
+		}
+		b.screenshot(t, "preview-error")
+		if hidden := b.value(t, `String(document.getElementById("preview-result").hidden)`); hidden != "true" {
+			t.Errorf("the previous verdict is still shown beside the load error")
+		}
+		if accepted, _ := sink.counts(); accepted != acceptedBefore {
+			t.Errorf("the preview sent %d deliveries", accepted-acceptedBefore)
 		}
 	})
 
@@ -706,6 +817,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "the event at 380px", `document.querySelector('[data-testid="delivery-row"]')`)
 		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
 			t.Errorf("the page is %dpx wider than a 380px window (%v)", overflow, err)
+		}
+		b.do(t, "open the preview", chromedp.Evaluate[chromedp.Void](`location.hash = "#/preview"`))
+		b.waitJS(t, "the preview's last answer at 380px", `!document.getElementById("preview-error").hidden`)
+		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
+			t.Errorf("the preview is %dpx wider than a 380px window (%v)", overflow, err)
 		}
 	})
 }

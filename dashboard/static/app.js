@@ -56,6 +56,7 @@
   const DELIVERY_COLS = ["At", "Rule", "Action", "Attempt", "Outcome", "Latency", "Error"];
   const SOURCE_COLS = ["Name", "Vendor", "URL path"];
   const RULE_COLS = ["Name", "Sources", "When", "Actions", "Matches", "Errors"];
+  const PREVIEW_COLS = ["Rule", "Change", "Matches now → candidate", "Condition errors"];
 
   function table(id, caption, cols, body) {
     return el("div", { class: "table-wrap" },
@@ -242,6 +243,36 @@
       plan = null;
       button.classList.remove("confirming");
       setText(button, label);
+    }
+  }
+
+  // renderedActions lists actions as the dry run and the preview render
+  // them: kind, target, error, and each field (text, headers, body…) as
+  // it would be sent, a JSON body indented; secrets appear as ${VAR}.
+  function renderedActions(actions) {
+    if (!actions || actions.length === 0) return null;
+    return el("ol", { class: "plain" }, actions.map((a) => {
+      const rd = a.rendered || {};
+      // A field the target already shows (an http action's method and URL,
+      // a Slack channel) is not repeated.
+      const shown = String(rd.target || "").split(" ");
+      const fields = Object.entries(rd.fields || {}).filter(([, v]) => v !== "" && !shown.includes(v));
+      return el("li", { "data-testid": "action" },
+        el("p", {}, el("strong", {}, a.kind), " → ", el("span", { class: "mono wrap", "data-testid": "action-target" }, rd.target || "")),
+        a.error ? el("p", { class: "error-text" }, a.error) : null,
+        fields.length ? dl(fields.map(([k, v]) => [k, el("pre", { class: "json" }, indentJSON(v))])) : null);
+    }));
+  }
+
+  // indentJSON indents text that is a JSON object or array, and leaves
+  // anything else as it is.
+  function indentJSON(text) {
+    const s = String(text);
+    if (!/^\s*[[{]/.test(s)) return s;
+    try {
+      return pretty(JSON.parse(s));
+    } catch (e) {
+      return s;
     }
   }
 
@@ -953,13 +984,7 @@
           el("li", { class: "card " + (r.matched ? "matched" : "unmatched"), "data-testid": "try-rule", "data-rule": r.name, "data-matched": String(Boolean(r.matched)) },
             el("p", {}, el("strong", {}, r.name), " ", r.matched ? el("span", { class: "badge outcome-delivered" }, "matched") : el("span", { class: "badge outcome-other" }, "not matched")),
             r.reason ? el("p", { class: "muted wrap" }, r.reason) : null,
-            (r.actions || []).length ? el("ol", { class: "plain" }, r.actions.map((a) => {
-              const rd = a.rendered || {};
-              return el("li", { "data-testid": "try-action" },
-                el("p", {}, el("strong", {}, a.kind), " → ", el("span", { class: "mono wrap", "data-testid": "try-target" }, rd.target || "")),
-                a.error ? el("p", { class: "error-text" }, a.error) : null,
-                rd.fields ? el("pre", { class: "json" }, pretty(rd.fields)) : null);
-            })) : null))),
+            renderedActions(r.actions)))),
         el("h4", {}, "Normalized event"),
         el("pre", { id: "try-event", class: "json", tabindex: "0" }, res.event ? pretty(res.event) : "(none: the payload could not be normalized)"));
       result.hidden = false;
@@ -992,6 +1017,228 @@
       },
     };
     return view;
+  }
+
+  // The preview's bounds, as router/preview.go sets them: it reads at most
+  // this many stored events, for at most this long.
+  const PREVIEW_MAX_EVENTS = 10000;
+  const PREVIEW_MAX_SECONDS = 10;
+  const PREVIEW_BOUNDS = "at most " + PREVIEW_MAX_EVENTS.toLocaleString("en") + " events or " + PREVIEW_MAX_SECONDS + " s";
+
+  // The preview form keeps what was typed, and its last answer, while the
+  // operator looks elsewhere.
+  const previewState = { name: "candidate.yaml", rules: "", by: "last", last: "1000", since: "24h", answer: null };
+
+  function previewView() {
+    const file = el("input", { id: "preview-file", type: "file", accept: ".yaml,.yml,.json,text/yaml,application/yaml,text/plain" });
+    const text = el("textarea", { id: "preview-rules", name: "rules", rows: "16", spellcheck: "false", placeholder: "sources:\n  …\nrules:\n  - name: …\n    when: …" });
+    const name = el("input", { id: "preview-name", name: "name", type: "text", spellcheck: "false" });
+    const byLast = el("input", { id: "preview-by-last", type: "radio", name: "window", value: "last" });
+    const bySince = el("input", { id: "preview-by-since", type: "radio", name: "window", value: "since" });
+    const last = el("input", { id: "preview-last", name: "last", type: "number", min: "1", max: String(PREVIEW_MAX_EVENTS), step: "1", "aria-label": "How many of the latest events" });
+    const since = el("input", { id: "preview-since", name: "since", type: "text", spellcheck: "false", placeholder: "24h or 2024-05-01T00:00:00Z", "aria-label": "Received since (a duration back from now, or an RFC 3339 time)" });
+    const run = el("button", { type: "submit", id: "preview-run" }, "Run preview");
+    const status = el("p", { id: "preview-status", class: "muted", role: "status" });
+    const failure = el("section", { id: "preview-error", role: "alert", hidden: true });
+    const result = el("section", { id: "preview-result", hidden: true, "aria-labelledby": "preview-result-title" });
+    text.value = previewState.rules;
+    name.value = previewState.name;
+    last.value = previewState.last;
+    since.value = previewState.since;
+    byLast.checked = previewState.by === "last";
+    bySince.checked = previewState.by === "since";
+
+    const form = el("form", { id: "preview-form", class: "stack" },
+      labelled("Upload a rules file", file),
+      labelled("Or paste one", text),
+      labelled("File name, for error positions", name),
+      el("fieldset", { class: "choice" },
+        el("legend", {}, "Run it against the stored events"),
+        el("div", { class: "inline" }, byLast, el("label", { for: "preview-by-last" }, "The last"), last, el("span", {}, "events received")),
+        el("div", { class: "inline" }, bySince, el("label", { for: "preview-by-since" }, "Those received since"), since)),
+      el("div", { class: "buttons" }, run));
+    const save = () => Object.assign(previewState, { name: name.value, rules: text.value, by: bySince.checked ? "since" : "last", last: last.value, since: since.value });
+    form.addEventListener("input", save);
+    last.addEventListener("focus", () => { byLast.checked = true; save(); });
+    since.addEventListener("focus", () => { bySince.checked = true; save(); });
+
+    // The file is read here, in the page, and sent as text like a paste.
+    file.addEventListener("change", () => {
+      const f = file.files && file.files[0];
+      if (!f) return;
+      const reader = new FileReader();
+      reader.addEventListener("load", () => {
+        text.value = String(reader.result);
+        name.value = f.name;
+        save();
+        showMessage(status, "Read " + f.name + " (" + plural(f.size, "byte") + "). Run the preview to see what it would change.");
+      });
+      reader.addEventListener("error", () => showMessage(status, "Could not read " + f.name + ": " + (reader.error ? reader.error.message : "unknown error") + "."));
+      reader.readAsText(f);
+    });
+
+    let running = false;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (running) return;
+      save();
+      const req = { name: name.value.trim() || "candidate.yaml", rules: text.value };
+      if (!req.rules.trim()) {
+        showMessage(status, "Paste or upload a rules file first.");
+        return;
+      }
+      if (bySince.checked) {
+        if (!since.value.trim()) {
+          showMessage(status, "Say since when: a duration such as 24h, or an RFC 3339 time.");
+          return;
+        }
+        // The window is the time; ask for as many events as the bound allows.
+        req.since = since.value.trim();
+        req.last = PREVIEW_MAX_EVENTS;
+      } else {
+        req.last = Math.max(1, Math.floor(Number(last.value)) || 1000);
+      }
+      running = true;
+      run.setAttribute("aria-disabled", "true");
+      showMessage(status, "Running the preview (" + PREVIEW_BOUNDS + ")…");
+      try {
+        previewState.answer = { req, res: await api("POST", "api/preview", req) };
+      } catch (e) {
+        previewState.answer = { req, error: e };
+      } finally {
+        running = false;
+        run.removeAttribute("aria-disabled");
+      }
+      if (view.live()) show();
+    });
+
+    function show() {
+      const a = previewState.answer;
+      failure.hidden = result.hidden = true;
+      if (!a) return;
+      if (a.error) {
+        const load = a.error.status === 422;
+        fill(failure,
+          el("h3", {}, load ? "The candidate does not load" : "The preview failed"),
+          el("p", {}, load ? "Nothing was run. A reload of this file would be refused with:" : "Nothing was run:"),
+          el("pre", { id: "preview-error-text", class: "error-text" }, a.error.message));
+        failure.hidden = false;
+        showMessage(status, load ? "The candidate does not load: see its errors below." : "The preview failed.");
+        return;
+      }
+      const rs = a.res.rules || [];
+      const differ = rs.filter(differs).length;
+      fill(result, previewResult(a.req, a.res));
+      result.hidden = false;
+      showMessage(status, "Preview done: " + (differ ? plural(differ, "rule") + " would match differently." : "no rule would match differently."));
+    }
+
+    const view = {
+      title: "Preview a rules file",
+      manual: true, // it runs when asked
+      render() {
+        return [
+          el("h2", { tabindex: "-1" }, "Preview a rules file"),
+          el("p", { class: "muted" }, "Runs a candidate rules file against the events this router really received, beside the rules in force, and shows rule by rule what would change before you reload. The file is loaded exactly as a reload would load it. Nothing is sent or stored."),
+          el("p", { id: "preview-bounds", class: "muted" }, "A preview reads the stored events newest first, " + PREVIEW_BOUNDS + ", whichever comes first, and says when it stopped before the window's start."),
+          form,
+          status,
+          failure,
+          result,
+        ];
+      },
+      async refresh() {
+        show();
+        return "";
+      },
+      fail() {},
+    };
+    return view;
+  }
+
+  // differs: the rule would match other events under the candidate.
+  const differs = (rp) => rp.change !== "kept" || rp.matches_now !== rp.matches_candidate ||
+    (rp.newly_matching || []).length > 0 || (rp.no_longer_matching || []).length > 0;
+
+  function previewResult(req, res) {
+    const w = res.window || {};
+    const rs = res.rules || [];
+    const differ = rs.filter(differs).length;
+    let stop = "That is every stored event in the window.";
+    if (w.partial) {
+      stop = w.scanned >= req.last && !req.since
+        ? "These are the last " + plural(w.scanned, "event") + " asked for; older events were not read."
+        : "It stopped at its bound (" + PREVIEW_BOUNDS + "): older events in the window were not read.";
+    }
+    return [
+      el("h3", { id: "preview-result-title" }, "What would change"),
+      el("p", { id: "preview-window" },
+        "This preview read " + plural(w.scanned, "stored event") + (req.since ? " received since " + req.since : "") + " in " + fmtMS(w.took_ms) + ". ",
+        w.partial ? el("strong", { class: "warn-text", id: "preview-partial" }, stop) : stop),
+      res.unreadable ? el("p", { id: "preview-unreadable", class: "warn-text" }, plural(res.unreadable, "event") + " could not be read with the candidate's sources (the source is gone, or the payload no longer normalizes): under the candidate they match nothing.") : null,
+      el("p", {}, differ ? plural(differ, "rule") + " of " + rs.length + " would match differently (highlighted)." : "No rule would match differently on these events."),
+      table("preview-table", "Matches per rule, under the rules in force and under the candidate", PREVIEW_COLS,
+        el("tbody", { id: "preview-body" }, rs.map(previewRow))),
+      el("h3", {}, "Rule by rule"),
+      el("ol", { id: "preview-rules-list", class: "cards" }, rs.map(previewCard)),
+    ];
+  }
+
+  function changeBadge(change) {
+    const cls = { added: "outcome-delivered", removed: "outcome-dead" }[change] || "outcome-other";
+    return el("span", { class: "badge " + cls }, change);
+  }
+
+  function countsCell(rp) {
+    const d = rp.matches_candidate - rp.matches_now;
+    return el("td", { class: "num", "data-testid": "preview-counts" },
+      el("span", { class: "sr-only" }, "now "), String(rp.matches_now),
+      el("span", { "aria-hidden": "true" }, " → "),
+      el("span", { class: "sr-only" }, ", under the candidate "), el("strong", {}, String(rp.matches_candidate)),
+      d ? [" ", el("span", { class: "badge " + (d > 0 ? "delta-up" : "delta-down") }, (d > 0 ? "+" : "−") + Math.abs(d))] : null);
+  }
+
+  function previewRow(rp) {
+    const diff = differs(rp);
+    return row({ "data-testid": "preview-row", "data-rule": rp.name, "data-change": rp.change, "data-now": rp.matches_now, "data-candidate": rp.matches_candidate, "data-differs": String(diff), class: diff ? "differs" : null }, PREVIEW_COLS,
+      el("td", { class: "wrap" }, rp.name),
+      el("td", {}, changeBadge(rp.change)),
+      countsCell(rp),
+      el("td", { class: "num", "data-testid": "preview-errors" }, rp.errors ? el("span", { class: "badge outcome-dead" }, String(rp.errors)) : "0"));
+  }
+
+  function eventRef(e) {
+    return [e.source, " ", el("strong", {}, e.event), " ", el("span", { class: "mono wrap" }, e.id), " · received ", fmtTime(e.received)];
+  }
+
+  function refList(title, refs, testid) {
+    if (!refs || refs.length === 0) return null;
+    return el("div", { "data-testid": testid },
+      el("h5", {}, title),
+      el("ul", { class: "plain" }, refs.map((e) => el("li", {}, eventRef(e)))));
+  }
+
+  function previewCard(rp) {
+    const diff = differs(rp);
+    let example = null;
+    if (rp.example) {
+      example = el("div", { "data-testid": "preview-example" },
+        el("h5", {}, "Its actions, rendered for ", eventRef(rp.example)),
+        renderedActions(rp.actions) || el("p", { class: "muted" }, "No actions."));
+    } else if (rp.change !== "removed") {
+      example = el("p", { class: "muted" }, "No event in the window matches it under the candidate, so nothing was rendered.");
+    }
+    return el("li", { class: "card" + (diff ? " differs" : ""), "data-testid": "preview-rule", "data-rule": rp.name },
+      el("details", { open: diff || rp.errors > 0 },
+        el("summary", {}, el("strong", {}, rp.name), " ", changeBadge(rp.change), " ",
+          el("span", { class: "muted" }, rp.matches_now + " → " + rp.matches_candidate + (rp.errors ? ", " + plural(rp.errors, "condition error") : ""))),
+        el("p", {}, "Matches " + rp.matches_now + " under the rules in force, " + rp.matches_candidate + " under the candidate."),
+        refList("Would newly match (examples)", rp.newly_matching, "preview-newly"),
+        refList("Would no longer match (examples)", rp.no_longer_matching, "preview-no-longer"),
+        rp.errors ? el("div", {},
+          el("h5", {}, plural(rp.errors, "event") + " made its condition fail"),
+          el("ul", { class: "plain" }, (rp.error_samples || []).map((x) => el("li", {}, el("pre", { class: "error-text", "data-testid": "preview-error-sample" }, x))))) : null,
+        example));
   }
 
   // ---------------------------------------------------------------- router
@@ -1027,6 +1274,8 @@
         return rulesView();
       case "try":
         return tryView();
+      case "preview":
+        return previewView();
       default:
         return null;
     }
