@@ -42,6 +42,11 @@ type PreviewRequest struct {
 // Preview is the answer: the window read and the verdict rule by rule.
 type Preview struct {
 	Window scanResult `json:"window"`
+	// Bounds is what a preview reads at most.
+	Bounds struct {
+		Events int `json:"events"`
+		MS     int `json:"ms"`
+	} `json:"bounds"`
 	// Unreadable counts events the candidate's sources could not
 	// normalize, or that no longer have a source in it.
 	Unreadable int           `json:"unreadable"`
@@ -53,9 +58,13 @@ type Preview struct {
 type RulePreview struct {
 	Name string `json:"name"`
 	// Change is added, removed or kept (the rule's name is in both files).
-	Change           string     `json:"change"`
-	MatchesNow       int        `json:"matches_now"`
-	MatchesCandidate int        `json:"matches_candidate"`
+	Change           string `json:"change"`
+	MatchesNow       int    `json:"matches_now"`
+	MatchesCandidate int    `json:"matches_candidate"`
+	// Newly and NoLonger count the events that would newly match and
+	// those that would stop matching; the lists hold the first few.
+	Newly            int        `json:"newly"`
+	NoLonger         int        `json:"no_longer"`
 	NewlyMatching    []EventRef `json:"newly_matching,omitempty"`
 	NoLongerMatching []EventRef `json:"no_longer_matching,omitempty"`
 	// Errors counts the candidate's condition failing at run time.
@@ -109,6 +118,7 @@ func (r *Router) Preview(ctx context.Context, p PreviewRequest) (*Preview, error
 	}
 
 	out := &Preview{}
+	out.Bounds.Events, out.Bounds.MS = previewMaxEvents, int(previewMaxTime.Milliseconds())
 	byName := map[string]*RulePreview{}
 	for _, rl := range cand.File.Rules {
 		change := "added"
@@ -136,15 +146,21 @@ func (r *Router) Preview(ctx context.Context, p PreviewRequest) (*Preview, error
 		for _, name := range now.names {
 			rp := byName[name]
 			rp.MatchesNow++
-			if !slices.Contains(then.names, name) && len(rp.NoLongerMatching) < previewSamples {
-				rp.NoLongerMatching = append(rp.NoLongerMatching, ref)
+			if !slices.Contains(then.names, name) {
+				rp.NoLonger++
+				if len(rp.NoLongerMatching) < previewSamples {
+					rp.NoLongerMatching = append(rp.NoLongerMatching, ref)
+				}
 			}
 		}
 		for _, name := range then.names {
 			rp := byName[name]
 			rp.MatchesCandidate++
-			if !slices.Contains(now.names, name) && len(rp.NewlyMatching) < previewSamples {
-				rp.NewlyMatching = append(rp.NewlyMatching, ref)
+			if !slices.Contains(now.names, name) {
+				rp.Newly++
+				if len(rp.NewlyMatching) < previewSamples {
+					rp.NewlyMatching = append(rp.NewlyMatching, ref)
+				}
 			}
 			if rp.Example == nil {
 				rp.Example = &ref

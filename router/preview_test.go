@@ -67,6 +67,9 @@ rules:
 	if code := h.preview(t, PreviewRequest{Name: "new.yaml", Rules: candidate, Since: "1h"}, &p); code != http.StatusOK {
 		t.Fatalf("preview: %d", code)
 	}
+	if p.Bounds.Events != 10000 || p.Bounds.MS != 10000 {
+		t.Errorf("bounds %+v, want 10,000 events and 10 s", p.Bounds)
+	}
 	if p.Window.Scanned != 3 || p.Window.Partial || p.Unreadable != 0 {
 		t.Fatalf("window %+v, unreadable %d; want the 3 events, all of them", p.Window, p.Unreadable)
 	}
@@ -94,6 +97,9 @@ rules:
 			}
 			if rp.Change != tc.change || rp.MatchesNow != tc.now || rp.MatchesCandidate != tc.cand || rp.Errors != tc.errors {
 				t.Fatalf("%+v; want %s, %d now, %d under the candidate, %d errors", rp, tc.change, tc.now, tc.cand, tc.errors)
+			}
+			if rp.Newly != len(tc.newly) || rp.NoLonger != len(tc.noLonger) {
+				t.Errorf("counts %d newly, %d no longer; want %d, %d", rp.Newly, rp.NoLonger, len(tc.newly), len(tc.noLonger))
 			}
 			if ids := refIDs(rp.NewlyMatching); ids != strings.Join(tc.newly, ",") {
 				t.Errorf("newly matching %s, want %v", ids, tc.newly)
