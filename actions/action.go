@@ -14,18 +14,28 @@ import (
 	"github.com/switchyard/switchyard/event"
 )
 
-// Action sends one event to one receiver. Implementations are built at load
-// (templates parsed, clients made) and safe for concurrent use. They do one
-// attempt per Do call: retries, timeouts and dead letters wrap them.
+// Action sends one event, or one firing of a grouped rule, to one receiver.
+// Implementations are built at load (templates parsed, clients made) and
+// safe for concurrent use. They do one attempt per Do call: retries,
+// timeouts and dead letters wrap them.
+//
+// DoData and RenderData render the action's templates against the data
+// given: EventData(ev) for one event, (*Group).Data() for a grouped rule's
+// firing. Do and Render are DoData and RenderData of EventData(ev).
 type Action interface {
 	// Kind is slack, http or email.
 	Kind() string
-	// Do makes one delivery attempt. A failure is an error; use Permanent
-	// and RetryAfter to classify it.
+	// Do makes one delivery attempt for one event. A failure is an error;
+	// use Permanent and RetryAfter to classify it.
 	Do(ctx context.Context, ev *event.Event) error
 	// Render returns what Do would send, for dry runs and dead letters,
 	// without sending anything. Secrets in it are redacted by the caller.
 	Render(ev *event.Event) (Rendered, error)
+	// DoData is Do with the templates' data given: a grouped rule's firing
+	// is delivered with DoData(ctx, group.Data()).
+	DoData(ctx context.Context, data Data) error
+	// RenderData is Render with the templates' data given.
+	RenderData(data Data) (Rendered, error)
 }
 
 // Rendered is a human-readable rendering of one delivery.

@@ -176,13 +176,14 @@ func MustTemplate(name, text string, esc Escaper) *Template {
 // Name returns the name the template was parsed with.
 func (t *Template) Name() string { return t.name }
 
-// Execute renders the template against env, normally (*event.Event).Env().
-func (t *Template) Execute(env map[string]any) (string, error) {
+// Execute renders the template against data: EventData for one event,
+// (*Group).Data for a grouped rule's firing.
+func (t *Template) Execute(data Data) (string, error) {
 	if t.tmpl == nil {
 		return t.text, nil
 	}
 	var b strings.Builder
-	if err := t.tmpl.Execute(&b, env); err != nil {
+	if err := t.tmpl.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("render template %s: %w", t.name, err)
 	}
 	return b.String(), nil

@@ -8,9 +8,10 @@ import (
 )
 
 // blocks decodes a slack action's blocks: a list, kept as decoded values
-// (the slack action checks them against Block Kit), and where each value
-// is written, by JSON Pointer, for the errors the slack action reports.
-func (d *decoder) blocks(n *yaml.Node, what string) ([]any, map[string]Pos) {
+// (the slack action checks them against Block Kit; its strings are
+// templates that render data), and where each value is written, by JSON
+// Pointer, for the errors the slack action reports.
+func (d *decoder) blocks(n *yaml.Node, what string, data templateData) ([]any, map[string]Pos) {
 	n = resolve(n)
 	if n.Kind != yaml.SequenceNode {
 		d.errorf(n, "%s: blocks must be a list of blocks, not %s", what, kindName(n))
@@ -19,7 +20,7 @@ func (d *decoder) blocks(n *yaml.Node, what string) ([]any, map[string]Pos) {
 	budget := maxValueNodes
 	// value also checks every string's template syntax, so that check
 	// reports it in the same run as every other error.
-	list, _ := d.value(n, what+": blocks", &budget).([]any)
+	list, _ := d.value(n, what+": blocks", &budget, data).([]any)
 	if list == nil {
 		list = []any{} // an empty list is the slack action's to refuse
 	}

@@ -26,8 +26,21 @@
 //     or smtp:, an http action's scheme and host written literally, durations
 //     and sizes that parse and fit, source names that fit in a URL path),
 //     and parses every template of every action as the action will, so a
-//     syntax error is reported at its line with every other problem.
-//  5. Compiles each when: once with expr, against the names an event
+//     syntax error is reported at its line with every other problem. Each
+//     template's top-level names are checked against the data it renders
+//     with: a grouped rule's actions see the firing (.events .count .key
+//     .first .last .rule), so {{ .data.x }} there is an error at its
+//     column that says to write .first.data.x or range .events; a
+//     template of one event (a rule's without group:, a group's by:, a
+//     throttle's key:) may not use the firing's names.
+//  5. Reads noise control: a rule's group: (interval after wait, or a
+//     cron schedule in a timezone loaded from the zone database built into
+//     the binary; the field at fault is named), throttle: on a rule or an
+//     action, and rate: paces (1/s, 30/m) on the slack: block and on slack
+//     and http actions. The limits and defaults are constants of this
+//     package (DefaultGroupMax, MaxGroupMax, MinRateInterval,
+//     DefaultSlackRate).
+//  6. Compiles each when: once with expr, against the names an event
 //     provides (source, vendor, event, id, time, data, payload, headers) and
 //     expr.AsBool: a syntax error, an unknown name or a non-boolean
 //     condition is an error at the exact file:line:col of the offending

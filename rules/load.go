@@ -191,7 +191,7 @@ func (d *decoder) sources(n *yaml.Node) []SourceSpec {
 	return out
 }
 
-var slackKeys = []string{"token", "token_file", "webhook_url", "webhook_url_file", "api_url"}
+var slackKeys = []string{"token", "token_file", "webhook_url", "webhook_url_file", "api_url", "rate"}
 
 func (d *decoder) slack(n, key *yaml.Node) *SlackSpec {
 	m := d.mapping(n, "slack", slackKeys)
@@ -215,6 +215,12 @@ func (d *decoder) slack(n, key *yaml.Node) *SlackSpec {
 		if u, err := url.Parse(s.WebhookURL.Reveal()); err != nil || u.Scheme != "https" || u.Host == "" {
 			// Never print the URL: it is the credential.
 			d.errorf(m.keyNode("webhook_url"), "slack webhook_url is not an https URL")
+		}
+	}
+	s.Rate = DefaultSlackRate()
+	if m.has("rate") {
+		if r := d.rate(m.get("rate"), "slack"); !r.IsZero() {
+			s.Rate = r
 		}
 	}
 	s.APIURL = d.str(m.get("api_url"), "api_url")
@@ -286,11 +292,11 @@ func (d *decoder) queue(n *yaml.Node) QueueSpec {
 }
 
 var (
-	ruleKeys = []string{"name", "source", "when", "actions"}
+	ruleKeys = []string{"name", "source", "when", "group", "throttle", "actions"}
 	// ActionKinds are the kinds of action the loader knows: each is a key
 	// of an action and has its section below (the router builds them).
 	ActionKinds = []string{"slack", "http", "email"}
-	actionKeys  = append(slices.Clone(ActionKinds), "retry", "timeout")
+	actionKeys  = append(slices.Clone(ActionKinds), "retry", "timeout", "rate", "throttle")
 )
 
 func (d *decoder) rules(n *yaml.Node, f *File) []*Rule {
@@ -358,6 +364,18 @@ func (d *decoder) rules(n *yaml.Node, f *File) []*Rule {
 				}
 			}
 		}
+		data := eventData
+		if m.has("group") {
+			r.Group = d.group(m.get("group"), m.keyNode("group"), label)
+			data = groupData
+		}
+		if m.has("throttle") {
+			if m.has("group") {
+				d.errorf(m.keyNode("throttle"), "%s: throttle and group do not mix: a group fires at most once per interval or schedule already", label)
+			} else {
+				r.Throttle = d.throttle(m.get("throttle"), m.keyNode("throttle"), label)
+			}
+		}
 		an := resolve(m.get("actions"))
 		switch {
 		case isNull(an):
@@ -368,7 +386,7 @@ func (d *decoder) rules(n *yaml.Node, f *File) []*Rule {
 			d.errorf(an, "%s has no actions", label)
 		default:
 			for j, a := range an.Content {
-				if spec, ok := d.action(a, fmt.Sprintf("%s action #%d", label, j+1), f); ok {
+				if spec, ok := d.action(a, fmt.Sprintf("%s action #%d", label, j+1), f, data); ok {
 					r.Actions = append(r.Actions, spec)
 				}
 			}
@@ -395,7 +413,8 @@ var (
 	httpMethods     = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 )
 
-func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) {
+// action decodes one entry of a rule's actions; its templates render data.
+func (d *decoder) action(n *yaml.Node, what string, f *File, data templateData) (ActionSpec, bool) {
 	n = resolve(n)
 	m := d.mapping(n, what, actionKeys)
 	if m == nil {
@@ -437,13 +456,13 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			IconEmoji: d.str(sm.get("icon_emoji"), "icon_emoji"),
 		}
 		for _, k := range slackActionKeys {
-			d.template(sm.get(k), what+": "+k)
+			d.template(sm.get(k), what+": "+k, data)
 		}
 		if a.Slack.Text == "" {
 			d.errorf(key, "%s needs text", what)
 		}
 		if sm.has("blocks") {
-			a.Slack.Blocks, a.Slack.BlocksPos = d.blocks(sm.get("blocks"), what)
+			a.Slack.Blocks, a.Slack.BlocksPos = d.blocks(sm.get("blocks"), what, data)
 		}
 		if a.Slack.Channel == "" && f.Slack != nil && !f.Slack.Token.IsZero() {
 			d.errorf(key, "%s needs a channel (slack uses a token)", what)
@@ -468,17 +487,17 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			h.Method = strings.ToUpper(h.Method)
 		}
 		d.checkURL(hm, what, h.URL, key)
-		d.template(hm.get("url"), what+": url")
-		d.template(hm.get("body"), what+": body")
+		d.template(hm.get("url"), what+": url", data)
+		d.template(hm.get("body"), what+": body", data)
 		if hm.has("headers") {
 			hs := d.mapping(hm.get("headers"), what+" headers", nil)
 			for _, name := range hs.order {
-				d.template(hs.vals[name], what+": header "+name)
+				d.template(hs.vals[name], what+": header "+name, data)
 			}
 		}
 		if hm.has("json") {
 			budget := maxValueNodes
-			h.JSON = d.value(hm.get("json"), what+": json", &budget)
+			h.JSON = d.value(hm.get("json"), what+": json", &budget, data)
 			if hm.has("body") {
 				d.errorf(hm.keyNode("body"), "%s: give json or body, not both", what)
 			}
@@ -508,7 +527,7 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 			HTML:    d.str(em.get("html"), "html"),
 		}
 		for _, k := range []string{"subject", "text", "html"} {
-			d.template(em.get(k), what+": "+k)
+			d.template(em.get(k), what+": "+k, data)
 		}
 		if len(e.To) == 0 {
 			d.errorf(key, "%s needs to: (one address or a list)", what)
@@ -536,6 +555,23 @@ func (d *decoder) action(n *yaml.Node, what string, f *File) (ActionSpec, bool) 
 		}
 	}
 	a.Timeout = d.duration(m.get("timeout"), "timeout")
+	if a.Kind == "slack" && f.Slack != nil {
+		a.Rate = f.Slack.Rate
+	}
+	if m.has("rate") {
+		if a.Kind == "email" {
+			d.errorf(m.keyNode("rate"), "%s: rate paces slack and http actions; email is not paced", what)
+		} else if r := d.rate(m.get("rate"), what); !r.IsZero() {
+			a.Rate = r
+		}
+	}
+	if m.has("throttle") {
+		if data == groupData {
+			d.errorf(m.keyNode("throttle"), "%s: the actions of a grouped rule have no throttle: the group fires at most once per interval or schedule already", what)
+		} else {
+			a.Throttle = d.throttle(m.get("throttle"), m.keyNode("throttle"), what)
+		}
+	}
 	return a, true
 }
 
@@ -548,23 +584,26 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// template checks that the value of scalar n parses as a template, as the
-// action will parse it when it is built, and reports a syntax error at the
-// line the parser stopped at: at the token its message quotes when that
-// occurs once on the line, else at the line's first character.
-func (d *decoder) template(n *yaml.Node, what string) {
+// template parses the value of scalar n as a template, as the action will
+// parse it when it is built, and checks the top-level names it reads
+// against the data it renders with. A syntax error is reported at the line
+// the parser stopped at: at the token its message quotes when that occurs
+// once on the line, else at the line's first character. It returns the
+// template, or nil when n is not a scalar or has an error.
+func (d *decoder) template(n *yaml.Node, what string, data templateData) *actions.Template {
 	n = resolve(n)
-	if n == nil || n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, "{{") {
-		return
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return nil
 	}
-	_, err := d.templates.New("template", n.Value, nil)
+	t, err := d.templates.New("template", n.Value, nil)
 	if err == nil {
-		return
+		d.checkNames(n, t, what, data)
+		return t
 	}
 	var te *actions.TemplateError
 	if !errors.As(err, &te) {
 		d.errorf(n, "%s: %v", what, err)
-		return
+		return nil
 	}
 	// A parser at the end of a block's text stops on its last line.
 	lines := strings.Split(strings.TrimSuffix(n.Value, "\n"), "\n")
@@ -583,6 +622,7 @@ func (d *decoder) template(n *yaml.Node, what string) {
 		}
 	}
 	d.errorAt(d.posIn(n, n.Value, off+runeOffset(text, col)), "%s: template: %s", what, te.Msg)
+	return nil
 }
 
 // checkURL requires an absolute http(s) URL whose scheme and host are

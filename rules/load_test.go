@@ -74,6 +74,32 @@ func TestLoadBad(t *testing.T) {
 		{"bad_duration.yaml", []string{`bad_duration.yaml:5:18: timeout: "5 seconds" is not a duration`}},
 		{"templated_host.yaml", []string{`templated_host.yaml:4:22: rule "ssrf" action #1 (http): the url's host must be written literally`}},
 		{"yaml_syntax.yaml", []string{`yaml_syntax.yaml:3: YAML: did not find expected node content`}},
+		// A grouped rule's templates render the firing, its key templates
+		// one event: each name used where it is not set, at its position.
+		{"group_templates.yaml", []string{
+			`group_templates.yaml:5:42: rule "votes" group: by: template: .count is a name of a grouped rule's actions; this template renders one event`,
+			`group_templates.yaml:7:69: rule "votes" action #1 (slack): text: template: .data.post.title is a field of one event, but a grouped rule's templates render the whole firing: write .first.data.post.title, or {{ range .events }}{{ .data.post.title }}{{ end }}`,
+			`group_templates.yaml:9:51: rule "votes" action #2 (http): url: template: .id is a field of one event`,
+			`group_templates.yaml:10:100: rule "votes" action #2 (http): json: template: .payload is a field of one event`,
+			`group_templates.yaml:13:24: rule "votes" action #3 (email): subject: template: .cuont is not a name of a grouped rule's templates (.rule .key .count .events .first .last) (did you mean .count?)`,
+			`group_templates.yaml:16:22: rule "votes" action #3 (email): text: template: $.event is a field of one event, but a grouped rule's templates render the whole firing: write $.first.event`,
+		}},
+		{"group_schedule.yaml", []string{
+			`group_schedule.yaml:3:33: rule "digest" group schedule "0 9 * * MON-FRY": day of week (0-6 or SUN-SAT) field "MON-FRY": "FRY" is not a number or a name`,
+			`group_schedule.yaml:3:53: rule "digest" group timezone "Europe/Berln" is not a time zone`,
+			`group_schedule.yaml:6:25: rule "never" group schedule "0 0 31 2 *": never fires (no such date)`,
+			`group_schedule.yaml:9:25: rule "fields" group schedule "0 9 * *": has 4 fields, want 5`,
+		}},
+		{"group_and_throttle.yaml", []string{`group_and_throttle.yaml:4:5: rule "both": throttle and group do not mix`}},
+		{"group_interval_and_schedule.yaml", []string{
+			`group_interval_and_schedule.yaml:3:34: rule "both" group: give wait and interval, or schedule, not both`,
+			`group_interval_and_schedule.yaml:3:45: rule "both" group: give wait and interval, or schedule, not both`,
+		}},
+		{"bad_rate.yaml", []string{
+			`bad_rate.yaml:1:31: slack: "fast" is not a rate: write a count per unit or duration, such as 1/s, 30/m or 5/10s`,
+			`bad_rate.yaml:6:15: rule "paced" action #1 (http): rate "0/s": the count "0" is not a whole number from 1`,
+		}},
+		{"throttle_no_per.yaml", []string{`throttle_no_per.yaml:3:5: rule "throttled" throttle needs per: the window, such as 1h`}},
 		// A condition's error does not hide the templates' (nor the source
 		// name that serve would refuse), each at the offending token or the
 		// line the parser stopped at; a broken anchor is reported once.

@@ -150,29 +150,35 @@ func TestSchemaRejectsBadFiles(t *testing.T) {
 	)
 	type verdict struct{ kind, at string }
 	cases := map[string]verdict{
-		"bad_duration.yaml":      {shape, "/rules/0/actions/0/timeout"}, // "5 seconds"
-		"bad_tls.yaml":           {shape, "/smtp/tls"},                  // outside the enum
-		"json_and_body.yaml":     {shape, "/rules/0/actions/0/http"},    // both bodies
-		"many.yaml":              {shape, ""},                           // sourcse
-		"no_actions.yaml":        {shape, "/rules/0"},
-		"no_kind.yaml":           {shape, "/rules/0/actions/0"},
-		"no_name.yaml":           {shape, "/rules/0"},
-		"no_vendor.yaml":         {shape, "/sources/mystery"},
-		"slack_missing.yaml":     {shape, ""}, // a slack action without the slack: block
-		"smtp_missing.yaml":      {shape, ""}, // an email action without the smtp: block
-		"templated_host.yaml":    {shape, "/rules/0/actions/0/http/url"},
-		"two_kinds.yaml":         {shape, "/rules/0/actions/0"},
-		"unknown_key.yaml":       {shape, "/rules/0/actions/0/slack"}, // chanel
-		"every_stage.yaml":       {shape, ""},                         // fb.prod; the rest is semantic
-		"duplicate_rule.yaml":    {semantic, ""},                      // uniqueness of a member across items
-		"missing_var.yaml":       {semantic, ""},                      // the environment
-		"unknown_source.yaml":    {semantic, ""},                      // a reference to a key of sources:
-		"when_block.yaml":        {semantic, ""},                      // expr
-		"when_not_bool.yaml":     {semantic, ""},                      // expr
-		"when_quoted.yaml":       {semantic, ""},                      // expr
-		"when_syntax.yaml":       {semantic, ""},                      // expr
-		"when_unknown_name.yaml": {semantic, ""},                      // expr
-		"yaml_syntax.yaml":       {notYAML, ""},
+		"bad_duration.yaml":                {shape, "/rules/0/actions/0/timeout"}, // "5 seconds"
+		"bad_tls.yaml":                     {shape, "/smtp/tls"},                  // outside the enum
+		"json_and_body.yaml":               {shape, "/rules/0/actions/0/http"},    // both bodies
+		"many.yaml":                        {shape, ""},                           // sourcse
+		"no_actions.yaml":                  {shape, "/rules/0"},
+		"no_kind.yaml":                     {shape, "/rules/0/actions/0"},
+		"no_name.yaml":                     {shape, "/rules/0"},
+		"no_vendor.yaml":                   {shape, "/sources/mystery"},
+		"slack_missing.yaml":               {shape, ""}, // a slack action without the slack: block
+		"smtp_missing.yaml":                {shape, ""}, // an email action without the smtp: block
+		"templated_host.yaml":              {shape, "/rules/0/actions/0/http/url"},
+		"two_kinds.yaml":                   {shape, "/rules/0/actions/0"},
+		"unknown_key.yaml":                 {shape, "/rules/0/actions/0/slack"}, // chanel
+		"every_stage.yaml":                 {shape, ""},                         // fb.prod; the rest is semantic
+		"duplicate_rule.yaml":              {semantic, ""},                      // uniqueness of a member across items
+		"missing_var.yaml":                 {semantic, ""},                      // the environment
+		"unknown_source.yaml":              {semantic, ""},                      // a reference to a key of sources:
+		"when_block.yaml":                  {semantic, ""},                      // expr
+		"when_not_bool.yaml":               {semantic, ""},                      // expr
+		"when_quoted.yaml":                 {semantic, ""},                      // expr
+		"when_syntax.yaml":                 {semantic, ""},                      // expr
+		"when_unknown_name.yaml":           {semantic, ""},                      // expr
+		"yaml_syntax.yaml":                 {notYAML, ""},
+		"bad_rate.yaml":                    {shape, "/slack/rate"},       // fast; and 0/s
+		"group_and_throttle.yaml":          {shape, "/rules/0"},          // throttle on a grouped rule
+		"group_interval_and_schedule.yaml": {shape, "/rules/0/group"},    // both forms
+		"throttle_no_per.yaml":             {shape, "/rules/0/throttle"}, // no window
+		"group_schedule.yaml":              {semantic, ""},               // cron fields, time zones
+		"group_templates.yaml":             {semantic, ""},               // the names templates read
 	}
 	files, err := filepath.Glob("testdata/bad/*.yaml")
 	if err != nil {
@@ -239,6 +245,7 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		"SMTP_PORT": "2525",
 		"CRM_HOST":  "crm.example.com",
 		"SECRET":    "s3cret",
+		"RATE":      "2/s",
 	}
 	getenv := func(name string) (string, bool) { v, ok := env[name]; return v, ok }
 	// rule wraps one action (a YAML flow mapping) in a complete file with
@@ -357,6 +364,33 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 		{"email action without body", rule(`{email: {to: a@example.com, subject: s}}`), false},
 		{"email action without to", rule(`{email: {subject: s, text: t}}`), false},
 		{"email action without smtp block", "rules:\n  - name: r\n    actions: [{email: {to: a@example.com, subject: s, text: t}}]\n", false},
+		{"slack rate", "slack: {token: xoxb-1, rate: 1/s}\n", true},
+		{"slack rate per 10s", "slack: {token: xoxb-1, rate: 5/10s}\n", true},
+		{"slack rate from the environment", "slack: {token: xoxb-1, rate: \"${RATE}\"}\n", true},
+		{"slack rate a number", "slack: {token: xoxb-1, rate: 1}\n", false},
+		{"slack rate per day", "slack: {token: xoxb-1, rate: 1/d}\n", false},
+		{"slack rate 0", "slack: {token: xoxb-1, rate: 0/s}\n", false},
+		{"action rate", rule(`{http: {url: "https://example.com/"}, rate: 30/m}`), true},
+		{"slack action rate", rule(`{slack: {channel: "#a", text: hi}, rate: 2/s}`), true},
+		{"email action rate", rule(`{email: {to: a@example.com, subject: s, text: t}, rate: 1/s}`), false},
+		{"action rate in the kind block", rule(`{http: {url: "https://example.com/", rate: 1/s}}`), false},
+		{"action throttle", rule(`{http: {url: "https://example.com/"}, throttle: {key: "{{ .id }}", per: 1h}}`), true},
+		{"action throttle without per", rule(`{http: {url: "https://example.com/"}, throttle: {key: "{{ .id }}"}}`), false},
+		{"rule throttle", "rules:\n  - {name: r, throttle: {per: 10m}, actions: [" + http + "]}\n", true},
+		{"rule throttle unknown key", "rules:\n  - {name: r, throttle: {per: 10m, burst: 2}, actions: [" + http + "]}\n", false},
+		{"group", "rules:\n  - {name: r, group: {by: \"{{ .data.post.id }}\", wait: 30s, interval: 1h, max: 100}, actions: [{http: {url: \"https://example.com/\", json: {n: \"{{ .count }}\"}}}]}\n", true},
+		{"group interval only", "rules:\n  - {name: r, group: {interval: 5m}, actions: [" + http + "]}\n", true},
+		{"group max as a string", "rules:\n  - {name: r, group: {interval: 5m, max: \"50\"}, actions: [" + http + "]}\n", true},
+		{"group schedule", "rules:\n  - {name: r, group: {schedule: \"0 9 * * MON-FRI\", timezone: Europe/Berlin, by: \"{{ .source }}\", max: 10}, actions: [" + http + "]}\n", true},
+		{"group empty", "rules:\n  - {name: r, group: {}, actions: [" + http + "]}\n", false},
+		{"group wait only", "rules:\n  - {name: r, group: {wait: 1m}, actions: [" + http + "]}\n", false},
+		{"group schedule and wait", "rules:\n  - {name: r, group: {schedule: \"@daily\", wait: 1m}, actions: [" + http + "]}\n", false},
+		{"group timezone without schedule", "rules:\n  - {name: r, group: {interval: 1h, timezone: UTC}, actions: [" + http + "]}\n", false},
+		{"group max 0", "rules:\n  - {name: r, group: {interval: 1h, max: 0}, actions: [" + http + "]}\n", false},
+		{"group max 1001", "rules:\n  - {name: r, group: {interval: 1h, max: 1001}, actions: [" + http + "]}\n", false},
+		{"group a duration", "rules:\n  - {name: r, group: 1h, actions: [" + http + "]}\n", false},
+		{"group and throttle", "rules:\n  - {name: r, group: {interval: 1h}, throttle: {per: 1h}, actions: [" + http + "]}\n", false},
+		{"grouped rule's action throttle", "rules:\n  - {name: r, group: {interval: 1h}, actions: [{http: {url: \"https://example.com/\"}, throttle: {per: 1h}}]}\n", false},
 	}
 	sch := compileSchema(t)
 	for _, tt := range tests {
@@ -395,6 +429,8 @@ var keyLists = []struct {
 	{"signKeys", signKeys, "rules.[].actions.[].http.sign"},
 	{"emailActionKeys", emailActionKeys, "rules.[].actions.[].email"},
 	{"retryKeys", retryKeys, "rules.[].actions.[].retry"},
+	{"groupKeys", groupKeys, "rules.[].group"},
+	{"throttleKeys", throttleKeys, "rules.[].throttle"},
 }
 
 // schemaAt follows path from the schema's root, resolving local $refs. It

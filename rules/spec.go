@@ -80,7 +80,10 @@ type SlackSpec struct {
 	Token      secret.Secret
 	WebhookURL secret.Secret
 	APIURL     string // e.g. https://slack.com/api/ (empty: slack-go's default)
-	Pos        Pos
+	// Rate paces every slack action that gives no rate of its own:
+	// rate:, DefaultSlackRate when not given.
+	Rate Rate
+	Pos  Pos
 }
 
 // SMTPSpec is the top-level smtp: block.
@@ -117,8 +120,15 @@ type Rule struct {
 	When string
 	// Program is When compiled; nil when there is no condition (always true).
 	Program *vm.Program
-	Actions []ActionSpec
-	Pos     Pos
+	// Group is the group: block, nil when the rule delivers each event on
+	// its own. A grouped rule's actions render once per firing, against
+	// actions.Group's data; DataFor gives the data of one event alone.
+	Group *GroupSpec
+	// Throttle is the rule's throttle: block, nil when absent (always nil
+	// on a grouped rule).
+	Throttle *ThrottleSpec
+	Actions  []ActionSpec
+	Pos      Pos
 
 	// pins are the literal values the condition pins event, source or
 	// vendor to (index keys), in pinnable order; nil when it pins nothing.
@@ -140,7 +150,17 @@ type ActionSpec struct {
 	Email   *EmailAction
 	Retry   *RetrySpec    // nil: the default policy
 	Timeout time.Duration // per attempt; 0: the default
-	Pos     Pos           // of the action's entry, to prefix template errors
+	// Rate paces the action's deliveries to its receiver, as the router
+	// names receivers (a Slack channel, whichever rules post to it; an
+	// incoming webhook; an http action). It is the action's rate:, else for
+	// a slack action the top-level slack: block's (DefaultSlackRate unless
+	// it says); zero (no pace) for an http action without rate:. Email
+	// actions are not paced.
+	Rate Rate
+	// Throttle is the action's throttle: block, nil when absent (always
+	// nil in a grouped rule).
+	Throttle *ThrottleSpec
+	Pos      Pos // of the action's entry, to prefix template errors
 }
 
 // SlackAction posts a message.

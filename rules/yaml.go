@@ -438,8 +438,8 @@ func (d *decoder) strMap(n *yaml.Node, what string) map[string]string {
 const maxValueNodes = 10000
 
 // value decodes a free-form YAML value (json:) into map[string]any, []any
-// and scalars. Its strings are templates.
-func (d *decoder) value(n *yaml.Node, what string, budget *int) any {
+// and scalars. Its strings are templates that render data.
+func (d *decoder) value(n *yaml.Node, what string, budget *int, data templateData) any {
 	n = resolve(n)
 	if *budget--; *budget < 0 {
 		if *budget == -1 {
@@ -455,13 +455,13 @@ func (d *decoder) value(n *yaml.Node, what string, budget *int) any {
 		}
 		out := make(map[string]any, len(m.vals))
 		for k, v := range m.vals {
-			out[k] = d.value(v, what, budget)
+			out[k] = d.value(v, what, budget, data)
 		}
 		return out
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			out = append(out, d.value(c, what, budget))
+			out = append(out, d.value(c, what, budget, data))
 		}
 		return out
 	case yaml.ScalarNode:
@@ -471,7 +471,7 @@ func (d *decoder) value(n *yaml.Node, what string, budget *int) any {
 			return nil
 		}
 		if _, ok := v.(string); ok {
-			d.template(n, what)
+			d.template(n, what, data)
 		}
 		return v
 	}

@@ -213,8 +213,7 @@ type message struct {
 	subject, text, html string
 }
 
-func (a *Action) render(ev *event.Event) (message, error) {
-	env := ev.Env()
+func (a *Action) render(env actions.Data) (message, error) {
 	var m message
 	var err error
 	if m.subject, err = a.subject.Execute(env); err != nil {
@@ -235,10 +234,10 @@ func (a *Action) render(ev *event.Event) (message, error) {
 	return m, nil
 }
 
-// Render returns the envelope and bodies Do would send; the SMTP password
+// RenderData returns the envelope and bodies DoData would send; the SMTP password
 // never appears.
-func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
-	m, err := a.render(ev)
+func (a *Action) RenderData(data actions.Data) (actions.Rendered, error) {
+	m, err := a.render(data)
 	if err != nil {
 		return actions.Rendered{}, fmt.Errorf("email: %w", err)
 	}
@@ -268,10 +267,10 @@ func joinAddresses(list []*netmail.Address) string {
 	return strings.Join(parts, ", ")
 }
 
-// Do sends the message once. SMTP 5xx replies are permanent; 4xx replies,
+// DoData sends the message once. SMTP 5xx replies are permanent; 4xx replies,
 // network and TLS errors are retryable.
-func (a *Action) Do(ctx context.Context, ev *event.Event) error {
-	m, err := a.render(ev)
+func (a *Action) DoData(ctx context.Context, data actions.Data) error {
+	m, err := a.render(data)
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("email: %w", err))
 	}
@@ -316,4 +315,14 @@ func classify(err error) error {
 		return actions.Permanent(err)
 	}
 	return err
+}
+
+// Do is DoData for one event.
+func (a *Action) Do(ctx context.Context, ev *event.Event) error {
+	return a.DoData(ctx, actions.EventData(ev))
+}
+
+// Render is RenderData for one event.
+func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
+	return a.RenderData(actions.EventData(ev))
 }

@@ -443,3 +443,34 @@ func TestRender(t *testing.T) {
 		t.Errorf("rendering reveals the password: %s", b)
 	}
 }
+
+// A grouped rule's firing renders one message; html/template escapes every
+// event's values.
+func TestRenderGroup(t *testing.T) {
+	a, err := New(testConfig(2525), Spec{
+		To:      []string{"pm@example.com"},
+		Subject: "{{ .count }} votes on {{ .first.data.post.title }}",
+		Text:    "{{ range .events }}{{ .data.vote.voter.name }}\n{{ end }}",
+		HTML:    "<ul>{{ range .events }}<li>{{ .data.vote.voter.bio }}</li>{{ end }}</ul>",
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ev := hostileEvent()
+	g := &actions.Group{Rule: "r", Count: 2, Events: []event.Event{*ev, *ev}}
+	r, err := a.RenderData(g.Data())
+	if err != nil {
+		t.Fatalf("RenderData: %v", err)
+	}
+	li := "<li>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; co</li>"
+	want := map[string]string{
+		"subject": "2 votes on Dark mode",
+		"text":    "Eve\r\nBcc: evil@example.com\nEve\r\nBcc: evil@example.com\n",
+		"html":    "<ul>" + li + li + "</ul>",
+	}
+	for k, v := range want {
+		if r.Fields[k] != v {
+			t.Errorf("%s\n got  %q\n want %q", k, r.Fields[k], v)
+		}
+	}
+}

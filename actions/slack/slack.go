@@ -147,8 +147,7 @@ type message struct {
 	blocks                             []slack.Block
 }
 
-func (a *Action) render(ev *event.Event) (message, error) {
-	env := ev.Env()
+func (a *Action) render(env actions.Data) (message, error) {
 	var m message
 	var err error
 	if m.text, err = a.text.Execute(env); err != nil {
@@ -176,10 +175,10 @@ func (a *Action) render(ev *event.Event) (message, error) {
 	return m, nil
 }
 
-// Render returns the channel and text Do would post. A webhook URL shows as
+// RenderData returns the channel and text DoData would post. A webhook URL shows as
 // <secret>; the token never appears.
-func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
-	m, err := a.render(ev)
+func (a *Action) RenderData(data actions.Data) (actions.Rendered, error) {
+	m, err := a.render(data)
 	if err != nil {
 		return actions.Rendered{}, fmt.Errorf("slack: %w", err)
 	}
@@ -212,11 +211,11 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 	return r, nil
 }
 
-// Do posts the message once. Rate limits carry Slack's Retry-After;
+// DoData posts the message once. Rate limits carry Slack's Retry-After;
 // errors no retry can fix (unknown channel, bad token, too long) are
 // permanent.
-func (a *Action) Do(ctx context.Context, ev *event.Event) error {
-	m, err := a.render(ev)
+func (a *Action) DoData(ctx context.Context, data actions.Data) error {
+	m, err := a.render(data)
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("slack: %w", err))
 	}
@@ -319,4 +318,14 @@ func redactURL(err error) error {
 		return fmt.Errorf("%s %s: %w", ue.Op, secret.Redacted, ue.Err)
 	}
 	return err
+}
+
+// Do is DoData for one event.
+func (a *Action) Do(ctx context.Context, ev *event.Event) error {
+	return a.DoData(ctx, actions.EventData(ev))
+}
+
+// Render is RenderData for one event.
+func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
+	return a.RenderData(actions.EventData(ev))
 }

@@ -409,3 +409,32 @@ func TestAPIURLWithoutSlash(t *testing.T) {
 		t.Errorf("server saw %d requests, want 1", n)
 	}
 }
+
+// A grouped rule's firing posts one message for every event it collected,
+// the values inserted from each event escaped.
+func TestPostGroup(t *testing.T) {
+	rec := &recorder{}
+	s := startSlack(t, rec)
+	a, err := New(Config{Token: testToken, APIURL: s.GetAPIURL()}, Spec{
+		Channel: "#votes",
+		Text:    "*{{ .count }} new votes* on {{ .first.data.post.title }}:{{ range .events }} {{ .data.vote.voter.name }}{{ end }}",
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	ev, other := hostileEvent(), hostileEvent()
+	other.ID = "d-2"
+	other.Data = map[string]any{"vote": map[string]any{"voter": map[string]any{"name": "Bob"}}}
+	g := &actions.Group{Rule: "votes", Key: "99", Count: 12, Events: []event.Event{*ev, *other}}
+	if err := a.DoData(context.Background(), g.Data()); err != nil {
+		t.Fatalf("DoData: %v", err)
+	}
+	reqs := rec.received()
+	if len(reqs) != 1 {
+		t.Fatalf("server saw %d requests, want 1", len(reqs))
+	}
+	want := "*12 new votes* on &lt;https://evil.example|click&gt; &amp; win: &lt;!channel&gt; @channel Mallory Bob"
+	if got := reqs[0]["text"]; got != want {
+		t.Errorf("text\n got  %q\n want %q", got, want)
+	}
+}

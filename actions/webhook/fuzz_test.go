@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/event"
 )
 
@@ -40,7 +41,7 @@ func FuzzRender(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		ev := &event.Event{Source: "s", Event: "e", Data: map[string]any{"v": v}}
-		r, err := a.render(ev)
+		r, err := a.render(actions.EventData(ev))
 		if err != nil {
 			t.Fatalf("render: %v", err)
 		}

@@ -245,8 +245,7 @@ type request struct {
 	body    []byte
 }
 
-func (a *Action) render(ev *event.Event) (request, error) {
-	env := ev.Env()
+func (a *Action) render(env actions.Data) (request, error) {
 	r := request{method: a.method, headers: make(http.Header, len(a.headers))}
 	raw, err := a.url.Execute(env)
 	if err != nil {
@@ -286,10 +285,10 @@ func (a *Action) render(ev *event.Event) (request, error) {
 	return r, nil
 }
 
-// Render returns the method, URL, headers and body Do would send. Secret
+// RenderData returns the method, URL, headers and body DoData would send. Secret
 // values expanded into the URL or headers are redacted by the caller.
-func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
-	r, err := a.render(ev)
+func (a *Action) RenderData(data actions.Data) (actions.Rendered, error) {
+	r, err := a.render(data)
 	if err != nil {
 		return actions.Rendered{}, fmt.Errorf("http: %w", err)
 	}
@@ -329,7 +328,7 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 	return rd, nil
 }
 
-// Do sends the request once. Network errors, timeouts, 408, 429 and 5xx are
+// DoData sends the request once. Network errors, timeouts, 408, 429 and 5xx are
 // retryable (with the receiver's Retry-After); other statuses are permanent.
 // Errors name the method and host only: the path and query may hold secrets.
 //
@@ -337,8 +336,8 @@ func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
 // and webhook-id, unless the author's headers set them; without one they
 // are left out, except that a signed request gets a random webhook-id (the
 // signature needs one).
-func (a *Action) Do(ctx context.Context, ev *event.Event) error {
-	r, err := a.render(ev)
+func (a *Action) DoData(ctx context.Context, data actions.Data) error {
+	r, err := a.render(data)
 	if err != nil {
 		return actions.Permanent(fmt.Errorf("http: %w", err))
 	}
@@ -413,4 +412,14 @@ func snippet(body []byte) string {
 		s = s[:cut] + "…"
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// Do is DoData for one event.
+func (a *Action) Do(ctx context.Context, ev *event.Event) error {
+	return a.DoData(ctx, actions.EventData(ev))
+}
+
+// Render is RenderData for one event.
+func (a *Action) Render(ev *event.Event) (actions.Rendered, error) {
+	return a.RenderData(actions.EventData(ev))
 }

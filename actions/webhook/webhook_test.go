@@ -442,8 +442,42 @@ func BenchmarkJSONBody(b *testing.B) {
 	ev := testEvent()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := a.render(ev); err != nil {
+		if _, err := a.render(actions.EventData(ev)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A grouped rule's firing sends one request: its json: strings render the
+// group's names, each inserted value JSON-encoded.
+func TestSendGroup(t *testing.T) {
+	s := newServer(t, nil)
+	a, err := New(Spec{
+		URL:  s.URL + "/digest/{{ .key }}",
+		JSON: map[string]any{"count": "{{ .count }}", "voters": "{{ range .events }}{{ .data.quote }};{{ end }}", "first": "{{ .first.id }}"},
+	}, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	one, two := testEvent(), testEvent()
+	two.ID = "d-2"
+	g := &actions.Group{Rule: "r", Key: "post 99", Count: 2, Events: []event.Event{*one, *two}}
+	if err := a.DoData(context.Background(), g.Data()); err != nil {
+		t.Fatalf("DoData: %v", err)
+	}
+	reqs := s.received()
+	if len(reqs) != 1 {
+		t.Fatalf("server saw %d requests, want 1", len(reqs))
+	}
+	if reqs[0].escapedPath != "/digest/post%2099" {
+		t.Errorf("path %q", reqs[0].escapedPath)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(reqs[0].body, &body); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, reqs[0].body)
+	}
+	quote := hostileStrings()["quote"].(string)
+	if want := quote + ";" + quote + ";"; body["count"] != "2" || body["first"] != "d-1" || body["voters"] != want {
+		t.Errorf("body = %q, want count 2, first d-1, voters %q", body, want)
 	}
 }
