@@ -78,12 +78,17 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 	return d, nil
 }
 
-// render renders each action of rule for ev, secrets redacted.
+// render renders each action of rule for ev, secrets redacted: a grouped
+// rule's as a firing of that one event.
 func (c *Config) render(rule string, ev *event.Event) []ActionResult {
+	r := c.rules[rule]
+	data, derr := r.DataFor(ev)
 	var out []ActionResult
-	for _, a := range c.rules[rule].actions {
+	for _, a := range r.actions {
 		ar := ActionResult{Kind: a.Kind()}
-		if rd, err := a.Render(ev); err != nil {
+		if derr != nil {
+			ar.Error = c.Redact(derr.Error())
+		} else if rd, err := a.RenderData(data); err != nil {
 			ar.Error = c.Redact(err.Error())
 		} else {
 			rd = redactRendered(c, rd)

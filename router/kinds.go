@@ -33,11 +33,6 @@ type actionKind struct {
 	pace func(rule string, i int, a rules.ActionSpec) (string, time.Duration)
 }
 
-// DefaultSlackInterval spaces the posts to one Slack channel: Slack allows
-// about one chat.postMessage a second per channel, and drops or throttles
-// a burst beyond.
-const DefaultSlackInterval = time.Second
-
 // With the default policies, a receiver that is down is retried for one
 // to two hours (the jitter decides) before the delivery becomes a dead
 // letter.
@@ -65,12 +60,13 @@ var actionKinds = map[string]actionKind{
 			return slack.New(slack.Config{Token: f.Slack.Token, WebhookURL: f.Slack.WebhookURL, APIURL: f.Slack.APIURL},
 				slack.Spec{Channel: a.Slack.Channel, Text: a.Slack.Text, Username: a.Slack.Username, IconEmoji: a.Slack.IconEmoji, Blocks: a.Slack.Blocks, Templates: ts})
 		},
-		// The posts to one channel take turns, whichever rule makes them.
+		// The posts to one channel take turns, whichever rule makes them,
+		// at the action's rate (the slack: block's, 1/s by default).
 		pace: func(_ string, _ int, a rules.ActionSpec) (string, time.Duration) {
 			if a.Slack.Channel == "" { // an incoming webhook posts to its own channel
-				return "slack webhook", DefaultSlackInterval
+				return "slack webhook", a.Rate.Interval()
 			}
-			return "slack " + a.Slack.Channel, DefaultSlackInterval
+			return "slack " + a.Slack.Channel, a.Rate.Interval()
 		},
 	},
 	"email": {
@@ -88,9 +84,10 @@ var actionKinds = map[string]actionKind{
 	},
 }
 
-// ownPace makes an action a receiver of its own, not paced.
+// ownPace makes an action a receiver of its own, paced at its rate: (0:
+// not paced).
 func ownPace(rule string, i int, a rules.ActionSpec) (string, time.Duration) {
-	return a.Kind + " " + rule + "/" + strconv.Itoa(i), 0
+	return a.Kind + " " + rule + "/" + strconv.Itoa(i), a.Rate.Interval()
 }
 
 // ActionKinds lists the kinds of action, sorted.

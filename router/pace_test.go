@@ -115,3 +115,27 @@ func TestRetryAfterPausesTheReceiver(t *testing.T) {
 		}
 	}
 }
+
+// An http action with rate: takes turns at that rate.
+func TestHTTPActionRate(t *testing.T) {
+	s := newSink(t)
+	h := start(t, `
+sources:
+  productlift: { vendor: productlift, secret: "${PL_SECRET}" }
+rules:
+  - name: votes
+    actions:
+      - http: { url: "`+s.srv.URL+`/votes" }
+        rate: 4/s
+`)
+	for _, id := range []string{"r1", "r2", "r3"} {
+		h.send(t, id, "t")
+	}
+	eventually(t, "three deliveries", func() bool { return s.ok.Load() == 3 })
+	hits := s.times()
+	for i := 1; i < len(hits); i++ {
+		if gap := hits[i].Sub(hits[i-1]); gap < 250*time.Millisecond-20*time.Millisecond {
+			t.Errorf("deliveries %d and %d %s apart, want at least 250ms (4/s)", i, i+1, gap)
+		}
+	}
+}
