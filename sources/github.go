@@ -34,5 +34,6 @@ func setupGitHub(s *source, cfg Config) error {
 		return env, nil
 	}
 	s.wholeBody = true
+	s.mapping = &githubMapping
 	return nil
 }

@@ -60,6 +60,7 @@ func setupLeanbe(s *source, cfg Config) error {
 	}
 	s.dataKey = "payload"
 	s.timeOf = timeRFC3339("triggeredAt")
+	s.mapping = &leanbeMapping
 	return nil
 }
 

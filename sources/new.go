@@ -75,6 +75,8 @@ type source struct {
 	// wholeBody makes the whole body the data when dataKey is absent
 	// (generic kinds whose bodies have no envelope, e.g. GitHub).
 	wholeBody bool
+	// mapping gives the event its topic and subject (mappings.go).
+	mapping *mapping
 }
 
 // New builds the Source described by cfg. now is the clock used for signed
@@ -92,7 +94,7 @@ func newSource(cfg Config, now func() time.Time) (*source, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &source{name: cfg.Name, vendor: cfg.Vendor, dataKey: "data", timeOf: zeroTime}
+	s := &source{name: cfg.Name, vendor: cfg.Vendor, dataKey: "data", timeOf: zeroTime, mapping: &noMapping}
 	if !cfg.Key.IsZero() {
 		h := sha256.Sum256([]byte(cfg.Key.Reveal()))
 		s.keyHash = h[:]
@@ -184,7 +186,8 @@ func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
 
 // Normalize decodes the verified body into the normalized event. It reads
 // the envelope as Envelope does, with the same code, so both accept the
-// same bodies and agree on the id and event name.
+// same bodies and agree on the id and event name; the vendor's mapping
+// then gives the event its topic and subject.
 func (s *source) Normalize(body []byte, header map[string]string) (event.Event, error) {
 	get := getter{stored: header, useStored: true}
 	top, err := readTop(body)
@@ -199,7 +202,7 @@ func (s *source) Normalize(body []byte, header map[string]string) (event.Event, 
 	if err := json.Unmarshal(body, &payload); err != nil {
 		return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	return event.Event{
+	ev := event.Event{
 		Source:  s.name,
 		Vendor:  s.vendor,
 		Event:   env.Event,
@@ -208,7 +211,9 @@ func (s *source) Normalize(body []byte, header map[string]string) (event.Event, 
 		Data:    s.dataOf(payload),
 		Payload: payload,
 		Headers: header,
-	}, nil
+	}
+	s.mapping.apply(&ev)
+	return ev, nil
 }
 
 // dataOf returns the vendor's event object: an object as is, anything else

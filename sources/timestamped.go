@@ -166,6 +166,7 @@ func setupStripe(s *source, cfg Config, now func() time.Time) error {
 		return Envelope{ID: id, Event: ev}, nil
 	}
 	s.timeOf = timeUnix("created", 1)
+	s.mapping = &stripeMapping
 	return nil
 }
 

@@ -22,6 +22,7 @@ func setupSleekplan(s *source, cfg Config) error {
 	}
 	s.timeOf = timeUnix("timestamp", 1000)
 	s.sign = bodyOnly
+	s.mapping = &sleekplanMapping
 	return nil
 }
 
@@ -45,6 +46,7 @@ func setupUserback(s *source, cfg Config) error {
 	}
 	s.timeOf = timeUnix("timestamp", 1)
 	s.sign = bodyOnly
+	s.mapping = &userbackMapping
 	return nil
 }
 
@@ -75,6 +77,7 @@ func setupProductLift(s *source, cfg Config) error {
 		return Envelope{ID: id, Event: ev}, nil
 	}
 	s.timeOf = timeRFC3339("creation_time")
+	s.mapping = &productLiftMapping
 	return nil
 }
 
