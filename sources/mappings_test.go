@@ -280,6 +280,8 @@ func TestOneRuleForEveryTool(t *testing.T) {
 	}{
 		{`topic == "vote.created" && subject.title contains "dark mode"`,
 			[]string{"leanbe/idea.upVoted.json", "productlift/vote.created.dark-mode.json", "sleekplan/vote.create.json"}},
+		{`topic == "vote.created" && lower(subject.title) contains "dark mode"`, // the README's example
+			[]string{"leanbe/idea.upVoted.json", "productlift/vote.created.dark-mode.json", "sleekplan/vote.create.json"}},
 		{`topic == "vote.created"`,
 			[]string{"leanbe/idea.upVoted.json", "productlift/vote.created.dark-mode.json", "productlift/vote.created.json", "sleekplan/vote.create.json"}},
 		{`subject.votes > 10`,
