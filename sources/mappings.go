@@ -1,7 +1,5 @@
 package sources
 
-import "github.com/switchyard/switchyard/event"
-
 // The topic and subject of each vendor's events, one table per vendor, from
 // the payloads its documents show. The subject is the feedback item the
 // event is about (a comment's or a vote's item too); for user topics, the
@@ -132,9 +130,9 @@ var githubMapping = mapping{
 		"issue_comment.edited":  "comment.updated",
 		"issue_comment.deleted": "comment.deleted",
 	},
-	topicKey: func(ev *event.Event) string {
-		action, _ := ev.Data["action"].(string)
-		return ev.Event + "." + action
+	topicKey: func(name string, data map[string]any) string {
+		action, _ := data["action"].(string)
+		return name + "." + action
 	},
 	subject: subjectPaths{
 		title:       []string{"data.issue.title"},

@@ -212,7 +212,7 @@ func (s *source) Normalize(body []byte, header map[string]string) (event.Event, 
 		Payload: payload,
 		Headers: header,
 	}
-	s.mapping.apply(&ev)
+	ev.Topic, ev.Subject = s.mapping.apply(ev.Event, ev.Data, ev.Payload)
 	return ev, nil
 }
 

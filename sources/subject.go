@@ -1,7 +1,6 @@
 package sources
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -16,8 +15,9 @@ type mapping struct {
 	// "" has no counterpart in the other tools (it is listed so that the
 	// README can say so); a name not listed has no topic either.
 	topics map[string]string
-	// topicKey is the name topics is keyed by (nil: the event name).
-	topicKey func(ev *event.Event) string
+	// topicKey is the name topics is keyed by, from the event name and
+	// data (nil: the event name).
+	topicKey func(name string, data map[string]any) string
 	// subject says where each subject field is found.
 	subject subjectPaths
 }
@@ -36,34 +36,39 @@ type subjectPaths struct {
 	votes []string
 }
 
-// apply sets the event's topic and subject from its event name, data and
+// apply returns the topic and subject of an event from its name, data and
 // payload. It never fails: what the payload lacks stays empty.
-func (m *mapping) apply(ev *event.Event) {
-	key := ev.Event
+func (m *mapping) apply(name string, data, payload map[string]any) (string, event.Subject) {
+	key := name
 	if m.topicKey != nil {
-		key = m.topicKey(ev)
+		key = m.topicKey(name, data)
 	}
-	ev.Topic = m.topics[key]
+	r := roots{data: data, payload: payload}
 	p := &m.subject
-	ev.Subject = event.Subject{
-		Title:       firstText(ev, p.title),
-		Description: firstText(ev, p.description),
-		URL:         firstText(ev, p.url),
-		Status:      firstText(ev, p.status),
+	return m.topics[key], event.Subject{
+		Title:       r.firstText(p.title),
+		Description: r.firstText(p.description),
+		URL:         r.firstText(p.url),
+		Status:      r.firstText(p.status),
 		Author: event.Author{
-			Name:  firstText(ev, p.authorName),
-			Email: firstText(ev, p.authorEmail),
+			Name:  r.firstText(p.authorName),
+			Email: r.firstText(p.authorEmail),
 		},
-		Votes: firstNumber(ev, p.votes),
+		Votes: r.firstNumber(p.votes),
 	}
 }
 
+// roots are what a path starts from: data or payload.
+type roots struct {
+	data, payload map[string]any
+}
+
 // firstText returns the first non-empty text found at places.
-func firstText(ev *event.Event, places []string) string {
+func (r roots) firstText(places []string) string {
 	for _, place := range places {
 		joined := ""
 		for path := range strings.FieldsSeq(place) {
-			s := text(find(ev, path))
+			s := text(r.find(path))
 			switch {
 			case s == "":
 			case joined == "":
@@ -80,9 +85,9 @@ func firstText(ev *event.Event, places []string) string {
 }
 
 // firstNumber returns the first number found at places.
-func firstNumber(ev *event.Event, places []string) float64 {
+func (r roots) firstNumber(places []string) float64 {
 	for _, path := range places {
-		if n, ok := number(find(ev, path)); ok {
+		if n, ok := number(r.find(path)); ok {
 			return n
 		}
 	}
@@ -91,14 +96,14 @@ func firstNumber(ev *event.Event, places []string) float64 {
 
 // find follows a dotted path, from data or payload through nested objects;
 // nil where it leads nowhere.
-func find(ev *event.Event, path string) any {
+func (r roots) find(path string) any {
 	root, rest, _ := strings.Cut(path, ".")
 	var v any
 	switch root {
 	case "data":
-		v = ev.Data
+		v = r.data
 	case "payload":
-		v = ev.Payload
+		v = r.payload
 	default:
 		return nil
 	}
@@ -126,7 +131,7 @@ func text(v any) string {
 	}
 }
 
-// number reads subject.votes: a JSON number, or a string holding a JSON
+// number reads subject.votes: a JSON number, or a string holding a decimal
 // number (Sleekplan's "9"). Anything else, "NaN" and "Inf" included, is no
 // number.
 func number(v any) (float64, bool) {
@@ -134,13 +139,13 @@ func number(v any) (float64, bool) {
 	case float64:
 		return v, true
 	case string:
-		// JSON's number syntax, unlike strconv.ParseFloat's, has no NaN,
-		// Inf, hex or underscores; a number beyond float64 is an error.
-		var n float64
-		if err := json.Unmarshal([]byte(v), &n); err != nil || strings.TrimSpace(v) == "null" {
+		// Decimal digits only: strconv.ParseFloat would also take NaN,
+		// Inf, hex and underscores. A number beyond float64 is an error.
+		if strings.ContainsFunc(v, func(c rune) bool { return !strings.ContainsRune("0123456789+-.eE", c) }) {
 			return 0, false
 		}
-		return n, true
+		n, err := strconv.ParseFloat(v, 64)
+		return n, err == nil
 	default:
 		return 0, false
 	}
