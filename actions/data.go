@@ -11,7 +11,8 @@ import (
 type Data map[string]any
 
 // EventData is the data of a template that renders one event: the names of
-// event.Names (.source .vendor .event .id .time .data .payload .headers).
+// event.Names (.source .vendor .event .topic .subject .id .time .data
+// .payload .headers).
 func EventData(ev *event.Event) Data { return ev.Env() }
 
 // GroupNames lists the top-level names a grouped rule's templates see, in

@@ -30,7 +30,7 @@ type delivery struct {
 func (c *Config) plan(ev *event.Event, now time.Time, ms *mutes) plan {
 	matched, errs := c.File.Set.Match(ev)
 	p := plan{matched: matched, errs: errs, record: EventRecord{
-		At: now.UTC(), Key: ev.Key(), Source: ev.Source, Vendor: ev.Vendor, Event: ev.Event, ID: ev.ID,
+		At: now.UTC(), Key: ev.Key(), Source: ev.Source, Vendor: ev.Vendor, Event: ev.Event, Topic: ev.Topic, ID: ev.ID,
 		Time: ev.Time, Received: ev.Received, Rules: make([]string, 0, len(matched)),
 	}}
 	for _, e := range errs {

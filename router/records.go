@@ -24,6 +24,7 @@ type EventRecord struct {
 	Source   string      `json:"source"`
 	Vendor   string      `json:"vendor"`
 	Event    string      `json:"event"`
+	Topic    string      `json:"topic,omitempty"`
 	ID       string      `json:"id"`
 	Time     time.Time   `json:"time"`
 	Received time.Time   `json:"received"`

@@ -41,7 +41,8 @@
 //     package (DefaultGroupMax, MaxGroupMax, MinRateInterval,
 //     DefaultSlackRate).
 //  6. Compiles each when: once with expr, against the names an event
-//     provides (source, vendor, event, id, time, data, payload, headers) and
+//     provides (event.Names: source, vendor, event, topic, subject, id, time,
+//     data, payload, headers) and
 //     expr.AsBool: a syntax error, an unknown name or a non-boolean
 //     condition is an error at the exact file:line:col of the offending
 //     character (for plain and quoted one-line scalars and for literal

@@ -237,7 +237,7 @@ func TestNoiseValidation(t *testing.T) {
 		{"event fields inside range", grouped("{ interval: 1h }", "{{ range .events }}{{ .data.x }}{{ end }}{{ with .first }}{{ .id }}{{ end }}"), ""},
 		{"group by renders one event", grouped("{ by: \"{{ .data.post.id }}\", interval: 1h }", "x"), ""},
 		{"group by with a firing's name", grouped("{ by: \"{{ .count }}\", interval: 1h }", "x"),
-			`v.yaml:4:22: rule "g" group: by: template: .count is a name of a grouped rule's actions; this template renders one event (.source .vendor .event .id .time .data .payload .headers)`},
+			`v.yaml:4:22: rule "g" group: by: template: .count is a name of a grouped rule's actions; this template renders one event (.` + strings.Join(event.Names, " .") + `)`},
 		{"group by syntax", grouped("{ by: \"{{ .data.x \", interval: 1h }", "x"), `v.yaml:4:19: rule "g" group: by: template: unclosed action`},
 		{"firing's name in a one-event template", "slack: { token: t }\nrules:\n  - name: r\n    actions:\n      - slack: { channel: c, text: \"{{ .events }}\" }\n",
 			`v.yaml:5:40: rule "r" action #1 (slack): text: template: .events is a name of a grouped rule's actions; this template renders one event`},

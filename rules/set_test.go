@@ -216,6 +216,8 @@ func TestPins(t *testing.T) {
 		{`event in ["a", "b"] && event == "b"`, map[string][]string{"event": {"b"}}, true},
 		{`event == "a" && event == "b"`, map[string][]string{"event": {}}, true},
 		{`event == "a" && data.n > 1`, map[string][]string{"event": {"a"}}, false},
+		{`topic == "vote.created" && subject.title contains "dark"`, map[string][]string{"topic": {"vote.created"}}, false},
+		{`topic in ["vote.created", "vote.deleted"] && source == "s"`, map[string][]string{"topic": {"vote.created", "vote.deleted"}, "source": {"s"}}, true},
 		{`(event == "a" && source == "s") && id == "x"`, map[string][]string{"event": {"a"}, "source": {"s"}}, false},
 		{`event == "a" || event == "b"`, nil, false},
 		{`!(event == "a")`, nil, false},

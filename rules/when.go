@@ -18,8 +18,8 @@ import (
 )
 
 // pinnable are the names whose literal values the index buckets rules by,
-// in order of preference (event is usually the most selective).
-var pinnable = [...]string{"event", "source", "vendor"}
+// in order of preference (event and topic are usually the most selective).
+var pinnable = [...]string{"event", "topic", "source", "vendor"}
 
 // pin is a constraint on one pinnable name: the event's value must be one
 // of vals (none: the rule can never match).
@@ -30,10 +30,12 @@ type pin struct {
 
 // field is the event's value of pinnable[name].
 func field(ev *event.Event, name uint8) string {
-	switch name {
-	case 0:
+	switch pinnable[name] {
+	case "event":
 		return ev.Event
-	case 1:
+	case "topic":
+		return ev.Topic
+	case "source":
 		return ev.Source
 	default:
 		return ev.Vendor
