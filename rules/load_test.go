@@ -514,6 +514,10 @@ func TestValidation(t *testing.T) {
 		{"rules not a list", "rules: {}\n", "v.yaml:1:8: rules must be a list, not a mapping"},
 		{"x- keys ignored", "x-anchors: { a: 1 }\nrules: []\n", ""},
 		{"x- only at top", "queue: { x-foo: 1 }\n", `v.yaml:1:10: unknown key "x-foo" in queue`},
+		{"subject fields type-checked", "rules:\n  - name: a\n    when: topic == \"vote.created\" && subject.title contains \"dark\" && subject.votes > 10 && subject.author.name != \"\"\n" + act, ""},
+		{"subject field misspelt", "rules:\n  - name: a\n    when: subject.titel contains \"dark\"\n" + act, `v.yaml:3:19: rule "a": when: unknown field titel`},
+		{"subject votes is a number", "rules:\n  - name: a\n    when: subject.votes contains \"x\"\n" + act, `v.yaml:3:25: rule "a": when: invalid operation: contains (mismatched types float64 and string)`},
+		{"vendor data open to any field", "rules:\n  - name: a\n    when: data.anything.deeper == 1 && payload.x != nil && headers[\"x-y\"] == \"z\"\n" + act, ""},
 		{"when multi-error file keeps going", "rules:\n  - name: a\n    when: nope\n" + act + "  - name: b\n    when: nope2\n" + act, "v.yaml:3:11: rule \"a\": when: unknown name nope"},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 	"gopkg.in/yaml.v3"
 
@@ -43,9 +44,37 @@ func field(ev *event.Event, name uint8) string {
 }
 
 func compileOptions() []expr.Option {
-	// The zero event's Env has every name with its type, so an unknown
-	// top-level name is a compile error and types are checked.
-	return append([]expr.Option{expr.Env((&event.Event{}).Env()), expr.AsBool(), expr.Optimize(true)}, limitOptions()...)
+	return append([]expr.Option{expr.Env(envTypes), expr.AsBool(), expr.Optimize(true)}, limitOptions()...)
+}
+
+// envTypes is what a condition is type-checked against: the names the zero
+// event's Env has, with their types, so that an unknown name is a compile
+// error. The subject's fields are Switchyard's own, so a misspelt one
+// (subject.titel) is an error too; data, payload and headers are the
+// vendor's, open to any field.
+var envTypes = func() types.Map {
+	out := types.Map{}
+	for name, v := range (&event.Event{}).Env() {
+		out[name] = typeOf(v, name == "subject")
+	}
+	return out
+}()
+
+// typeOf is the type of an Env value: a map is strict (only the keys it
+// has) or open to any key.
+func typeOf(v any, strict bool) types.Type {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return types.TypeOf(v)
+	}
+	if !strict {
+		return types.Map{types.Extra: types.Any}
+	}
+	t := types.Map{}
+	for k, v := range m {
+		t[k] = typeOf(v, true)
+	}
+	return t
 }
 
 // compiled is a compiled condition with what Explain and the index need.
