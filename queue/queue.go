@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -124,23 +125,31 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		if o.DataDir == "" {
 			return nil, errors.New("queue: a data directory is required for the embedded store")
 		}
+		storeDir := filepath.Join(o.DataDir, "jetstream")
+		if err := usableDir(storeDir); err != nil {
+			return nil, fmt.Errorf("queue: data directory %s cannot hold the store: %w", o.DataDir, err)
+		}
 		q.srv, err = server.NewServer(&server.Options{
 			ServerName:   "switchyard",
 			JetStream:    true,
-			StoreDir:     filepath.Join(o.DataDir, "jetstream"),
+			StoreDir:     storeDir,
 			DontListen:   true,
 			NoSigs:       true,
-			NoLog:        true,
+			NoLog:        true, // no logger of its own: it logs through natsLogger
 			SyncInterval: o.SyncInterval,
 			SyncAlways:   o.SyncAlways,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("queue: embedded server: %w", err)
 		}
+		srvLog := &natsLogger{log: o.Logger.With("server", "nats")}
+		// Its debug output is formatted only when it would be shown; its
+		// trace (every protocol message) never.
+		q.srv.SetLoggerV2(srvLog, o.Logger.Enabled(ctx, slog.LevelDebug), false, false)
 		q.srv.Start()
-		if !q.srv.ReadyForConnections(30 * time.Second) {
+		if err := waitReady(q.srv, srvLog, 30*time.Second); err != nil {
 			q.srv.Shutdown()
-			return nil, errors.New("queue: embedded server did not start within 30s")
+			return nil, fmt.Errorf("queue: embedded server on %s: %w", o.DataDir, err)
 		}
 		connect := func(name string) (*nats.Conn, error) {
 			return nats.Connect("", nats.InProcessServer(q.srv), nats.Name(name))
@@ -207,6 +216,37 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		return nil, err
 	}
 	return q, nil
+}
+
+// usableDir creates dir if need be and checks that a file can be made in
+// it, so that a data directory that is a file, or that the process may not
+// write, is reported at once with the operating system's reason.
+func usableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".switchyard-probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// waitReady waits until srv accepts connections, or reports the fatal error
+// that stopped it starting, or gives up after limit.
+func waitReady(srv *server.Server, l *natsLogger, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for !srv.ReadyForConnections(100 * time.Millisecond) {
+		if err := l.fatalErr(); err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("did not start within %s", limit)
+		}
+	}
+	return nil
 }
 
 func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
