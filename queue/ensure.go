@@ -48,44 +48,79 @@ func withSchema(md map[string]string) map[string]string {
 	return out
 }
 
+// policy says how an existing stream's settings meet the ones this
+// replica asks for.
+type policy struct {
+	// shared: the streams live on an external cluster, where replicas
+	// running another rules file (an older one, during a rolling change)
+	// use the same streams. Settings that protect data (replicas, dedup
+	// window, retention) then only grow: no replica can shrink them under
+	// another. Otherwise (an embedded store) this process is the streams'
+	// only user and the rules file in force decides.
+	shared bool
+	// set names the settings the operator chose ("replicas", "duplicates",
+	// "max_age"); the others are defaults. Only a chosen setting that
+	// cannot be applied is warned about.
+	set map[string]bool
+}
+
 // reconcileStream decides what to do with an existing stream: nil when it
 // is to be left as it is, else the configuration to update it to.
-//
-// Settings that protect data (replicas, dedup window, retention) only ever
-// grow here: when replicas disagree (an older rules file, a rolling change)
-// the larger value wins, and no replica can shrink them under another.
-// Shrinking them is an operator's deliberate act with the nats CLI
-// (`nats stream edit`).
-func reconcileStream(log *slog.Logger, have, want jetstream.StreamConfig) *jetstream.StreamConfig {
+func reconcileStream(log *slog.Logger, p policy, have, want jetstream.StreamConfig) *jetstream.StreamConfig {
 	if s := schemaOf(have.Metadata); s > Schema {
 		log.Warn("stream was set up by a newer switchyard; leaving it as it is", "stream", have.Name, "schema", s, "ours", Schema)
 		return nil
 	}
 	next := want
 	next.Metadata = withSchema(have.Metadata)
-	grow := func(what string, h, w time.Duration, unlimitedIsZero bool) time.Duration {
-		switch {
-		case unlimitedIsZero && h == 0:
-			return 0
-		case unlimitedIsZero && w == 0:
-			return 0
-		case h > w:
-			log.Warn("stream keeps a larger setting than this replica's; not shrinking it (use `nats stream edit` to)", "stream", have.Name, "setting", what, "stream_value", h, "ours", w)
-			return h
-		}
-		return w
+	next.MaxAge = time.Duration(p.setting(log, have.Name, "max_age", "--max-age", int64(have.MaxAge), int64(want.MaxAge), true, fmtDuration))
+	if want.Duplicates == 0 {
+		// Not ours to manage (the stream is not deduplicated by id): the
+		// server's default stays.
+		next.Duplicates = have.Duplicates
+	} else {
+		next.Duplicates = time.Duration(p.setting(log, have.Name, "duplicates", "--dupe-window", int64(have.Duplicates), int64(want.Duplicates), false, fmtDuration))
 	}
-	next.MaxAge = grow("max_age", have.MaxAge, want.MaxAge, true)
-	next.Duplicates = grow("duplicates", have.Duplicates, want.Duplicates, false)
-	if have.Replicas > want.Replicas {
-		log.Warn("stream keeps more replicas than this replica's rules ask for; not shrinking it (use `nats stream edit` to)", "stream", have.Name, "stream_value", have.Replicas, "ours", want.Replicas)
-		next.Replicas = have.Replicas
-	}
+	next.Replicas = int(p.setting(log, have.Name, "replicas", "--replicas", int64(max(have.Replicas, 1)), int64(max(want.Replicas, 1)), false, fmtInt))
 	if sameStream(have, next) {
 		return nil
 	}
 	return &next
 }
+
+// setting returns the value a stream's setting takes: have is the
+// stream's, want this replica's; with unlimitedIsZero, 0 is the largest.
+func (p policy) setting(log *slog.Logger, stream, name, cliFlag string, have, want int64, unlimitedIsZero bool, format func(int64) string) int64 {
+	if have == want {
+		return want
+	}
+	if !p.shared {
+		log.Info("stream setting changed as the rules file asks", "stream", stream, "setting", name, "from", format(have), "to", format(want))
+		return want
+	}
+	larger := have > want
+	if unlimitedIsZero {
+		larger = have == 0 || (want != 0 && have > want)
+	}
+	if !larger {
+		return want
+	}
+	if p.set[name] {
+		log.Warn("stream keeps a larger setting than this replica's rules file asks for: other replicas may rely on it, so it is not shrunk; once every replica asks for the smaller value, shrink it with the nats CLI against the cluster",
+			"stream", stream, "setting", name, "stream_value", format(have), "ours", format(want),
+			"command", fmt.Sprintf("nats stream edit %s %s=%s", stream, cliFlag, format(want)))
+	}
+	return have
+}
+
+func fmtDuration(v int64) string {
+	if v == 0 {
+		return "unlimited"
+	}
+	return time.Duration(v).String()
+}
+
+func fmtInt(v int64) string { return strconv.FormatInt(v, 10) }
 
 // sameStream compares the settings switchyard manages.
 func sameStream(a, b jetstream.StreamConfig) bool {
@@ -117,7 +152,7 @@ func reconcileConsumer(log *slog.Logger, stream string, have, want jetstream.Con
 // ensureStream creates the stream, or updates it as reconcileStream says.
 // It is safe when several replicas start at once: a create that loses the
 // race is followed by a fresh look at what the winner made.
-func (q *Queue) ensureStream(ctx context.Context, want jetstream.StreamConfig) error {
+func (q *Queue) ensureStream(ctx context.Context, p policy, want jetstream.StreamConfig) error {
 	want.Metadata = withSchema(want.Metadata)
 	return retry(ctx, q.log, "stream "+want.Name, func(ctx context.Context) error {
 		s, err := q.js.Stream(ctx, want.Name)
@@ -131,7 +166,7 @@ func (q *Queue) ensureStream(ctx context.Context, want jetstream.StreamConfig) e
 		if err != nil {
 			return err
 		}
-		next := reconcileStream(q.log, s.CachedInfo().Config, want)
+		next := reconcileStream(q.log, p, s.CachedInfo().Config, want)
 		if next == nil {
 			return nil
 		}

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -185,7 +186,6 @@ func TestNewerSchemaIsLeftAlone(t *testing.T) {
 }
 
 func TestReconcileStream(t *testing.T) {
-	log := slog.New(slog.DiscardHandler)
 	base := jetstream.StreamConfig{
 		Name: EventsStream, Subjects: []string{"switchyard.events.>"}, Retention: jetstream.LimitsPolicy,
 		MaxAge: time.Hour, Duplicates: time.Hour, Storage: jetstream.FileStorage, Replicas: 3,
@@ -197,58 +197,104 @@ func TestReconcileStream(t *testing.T) {
 		f(&c)
 		return c
 	}
+	all := map[string]bool{"replicas": true, "duplicates": true, "max_age": true}
+	shared := policy{shared: true, set: all}
+	embedded := policy{set: all}
 	tests := []struct {
 		name       string
+		p          policy
 		have, want jetstream.StreamConfig
 		update     bool
 		check      func(*testing.T, jetstream.StreamConfig)
+		warns      int
 	}{
-		{"same settings: no update (server metadata ignored)", base, with(func(*jetstream.StreamConfig) {}), false, nil},
-		{"fewer replicas asked: stream keeps 3, no update", base, with(func(c *jetstream.StreamConfig) { c.Replicas = 1 }), false, nil},
-		{"shorter dedup window asked: kept", base, with(func(c *jetstream.StreamConfig) { c.Duplicates = time.Minute }), false, nil},
-		{"shorter retention asked: kept", base, with(func(c *jetstream.StreamConfig) { c.MaxAge = time.Minute }), false, nil},
-		{"longer dedup window: grows", base, with(func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Hour }), true,
+		{"same settings: no update (server metadata ignored)", shared, base, with(func(*jetstream.StreamConfig) {}), false, nil, 0},
+		{"shared: fewer replicas asked: stream keeps 3, no update", shared, base, with(func(c *jetstream.StreamConfig) { c.Replicas = 1 }), false, nil, 1},
+		{"shared: shorter dedup window asked: kept", shared, base, with(func(c *jetstream.StreamConfig) { c.Duplicates = time.Minute }), false, nil, 1},
+		{"shared: shorter dedup window by default: kept without a warning", policy{shared: true}, base, with(func(c *jetstream.StreamConfig) { c.Duplicates = time.Minute }), false, nil, 0},
+		{"shared: shorter retention asked: kept", shared, base, with(func(c *jetstream.StreamConfig) { c.MaxAge = time.Minute }), false, nil, 1},
+		{"shared: longer dedup window: grows", shared, base, with(func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Hour }), true,
 			func(t *testing.T, c jetstream.StreamConfig) {
 				if c.Duplicates != 2*time.Hour || c.Replicas != 3 {
 					t.Errorf("got dedup %s replicas %d", c.Duplicates, c.Replicas)
 				}
-			}},
-		{"unlimited retention stays unlimited", with(func(c *jetstream.StreamConfig) { c.MaxAge = 0 }), base, false, nil},
-		{"more replicas: grows", with(func(c *jetstream.StreamConfig) { c.Replicas = 1 }), base, true,
+			}, 0},
+		{"shared: unlimited retention stays unlimited", shared, with(func(c *jetstream.StreamConfig) { c.MaxAge = 0 }), base, false, nil, 1},
+		{"shared: more replicas: grows", shared, with(func(c *jetstream.StreamConfig) { c.Replicas = 1 }), base, true,
 			func(t *testing.T, c jetstream.StreamConfig) {
 				if c.Replicas != 3 {
 					t.Errorf("replicas %d", c.Replicas)
 				}
-			}},
-		{"stream from before schemas: updated and stamped", with(func(c *jetstream.StreamConfig) { c.Metadata = nil }), base, true,
+			}, 0},
+		{"embedded: shorter dedup window and retention asked: applied, no warning", embedded, base, with(func(c *jetstream.StreamConfig) {
+			c.Duplicates, c.MaxAge = time.Minute, 2*time.Minute
+		}), true, func(t *testing.T, c jetstream.StreamConfig) {
+			if c.Duplicates != time.Minute || c.MaxAge != 2*time.Minute {
+				t.Errorf("dedup %s max age %s", c.Duplicates, c.MaxAge)
+			}
+		}, 0},
+		{"a stream without our dedup window keeps the server's", shared, with(func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Minute }), with(func(c *jetstream.StreamConfig) { c.Duplicates = 0 }), false, nil, 0},
+		{"stream from before schemas: updated and stamped", shared, with(func(c *jetstream.StreamConfig) { c.Metadata = nil }), base, true,
 			func(t *testing.T, c jetstream.StreamConfig) {
 				if schemaOf(c.Metadata) != Schema {
 					t.Errorf("metadata %v", c.Metadata)
 				}
-			}},
-		{"newer schema: left alone", with(func(c *jetstream.StreamConfig) {
+			}, 0},
+		{"newer schema: left alone", shared, with(func(c *jetstream.StreamConfig) {
 			c.Metadata[SchemaKey] = strconv.Itoa(Schema + 1)
 			c.Subjects = []string{"other.>"}
-		}), base, false, nil},
-		{"older layout: subjects updated", with(func(c *jetstream.StreamConfig) {
+		}), base, false, nil, 1},
+		{"older layout: subjects updated", shared, with(func(c *jetstream.StreamConfig) {
 			c.Metadata = map[string]string{SchemaKey: "0", "owner": "ops"}
 			c.Subjects = []string{"old.>"}
 		}), base, true, func(t *testing.T, c jetstream.StreamConfig) {
 			if c.Subjects[0] != "switchyard.events.>" || c.Metadata["owner"] != "ops" {
 				t.Errorf("subjects %v metadata %v", c.Subjects, c.Metadata)
 			}
-		}},
+		}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			next := reconcileStream(log, tc.have, tc.want)
+			logs := &logRecorder{}
+			next := reconcileStream(slog.New(logs), tc.p, tc.have, tc.want)
 			if (next != nil) != tc.update {
 				t.Fatalf("update = %v, want %v (%+v)", next != nil, tc.update, next)
 			}
 			if next != nil && tc.check != nil {
 				tc.check(t, *next)
 			}
+			if got := len(logs.at(slog.LevelWarn)); got != tc.warns {
+				t.Errorf("%d warnings, want %d: %v", got, tc.warns, logs.at(slog.LevelWarn))
+			}
 		})
+	}
+}
+
+// A restart on an existing embedded store, with the same settings or with
+// a shorter dedup window, warns about nothing: the rules file decides, and
+// no advice to run a command that cannot reach the store is given.
+func TestReopenWarnsAboutNothing(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir).Close()
+	for _, dedup := range []time.Duration{0, time.Hour} {
+		logs := &logRecorder{}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		q, err := Open(ctx, Options{DataDir: dir, DedupWindow: dedup, Logger: slog.New(logs)})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := q.StreamInfo(context.Background(), EventsStream)
+		q.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := logs.at(slog.LevelWarn); len(w) > 0 {
+			t.Errorf("reopening with dedup window %s warned: %v", dedup, w)
+		}
+		if want := cmp.Or(dedup, DefaultDedupWindow); info.Config.Duplicates != want {
+			t.Errorf("dedup window %s after reopening with %s, want %s", info.Config.Duplicates, dedup, want)
+		}
 	}
 }
 

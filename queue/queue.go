@@ -101,6 +101,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	set := chosen{replicas: o.Replicas > 0, dedup: o.DedupWindow > 0, eventRetention: o.EventRetention > 0, logRetention: o.LogRetention > 0}
 	if o.SyncInterval <= 0 {
 		o.SyncInterval = DefaultSyncInterval
 	}
@@ -211,11 +212,17 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		q.Close()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
-	if err := q.ensureStreams(ctx, o); err != nil {
+	if err := q.ensureStreams(ctx, o, set); err != nil {
 		q.Close()
 		return nil, err
 	}
 	return q, nil
+}
+
+// chosen records which of the Options' stream settings the caller set, as
+// opposed to the defaults Open fills in.
+type chosen struct {
+	replicas, dedup, eventRetention, logRetention bool
 }
 
 // usableDir creates dir if need be and checks that a file can be made in
@@ -249,7 +256,7 @@ func waitReady(srv *server.Server, l *natsLogger, limit time.Duration) error {
 	return nil
 }
 
-func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
+func (q *Queue) ensureStreams(ctx context.Context, o Options, set chosen) error {
 	cfgs := []jetstream.StreamConfig{{
 		Name:        EventsStream,
 		Description: "Verified webhook requests, deduplicated by source and delivery id",
@@ -285,7 +292,12 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options) error {
 		Replicas:    o.Replicas,
 	}}
 	for _, c := range cfgs {
-		if err := q.ensureStream(ctx, c); err != nil {
+		p := policy{shared: o.URL != "", set: map[string]bool{
+			"replicas":   set.replicas,
+			"duplicates": set.dedup && c.Duplicates != 0,
+			"max_age":    c.Name == EventsStream && set.eventRetention || c.Name == LogStream && set.logRetention,
+		}}
+		if err := q.ensureStream(ctx, p, c); err != nil {
 			return err
 		}
 	}
