@@ -92,7 +92,10 @@ type Queue struct {
 	rjs            jetstream.JetStream
 	log            *slog.Logger
 	publishTimeout time.Duration
-	replicas       int // of the streams and buckets
+	replicas       int               // of the streams and buckets
+	dataDir        string            // the embedded store's; empty with a cluster
+	lost           map[string]uint64 // per stream, found lost at Open
+	opened         bool              // Open succeeded: Close records the streams' counts
 }
 
 // Open starts the embedded server (or connects to the cluster) and creates or
@@ -121,7 +124,10 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		o.PublishTimeout = DefaultPublishTimeout
 	}
 	q := &Queue{log: o.Logger, publishTimeout: o.PublishTimeout, replicas: o.Replicas}
-	var err error
+	var (
+		err    error
+		record map[string]streamCount
+	)
 	if o.URL == "" {
 		if o.DataDir == "" {
 			return nil, errors.New("queue: a data directory is required for the embedded store")
@@ -130,6 +136,10 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		if err := usableDir(storeDir); err != nil {
 			return nil, fmt.Errorf("queue: data directory %s cannot hold the store: %w", o.DataDir, err)
 		}
+		if record, err = readCloseRecord(o.DataDir); err != nil {
+			o.Logger.Warn("could not read the streams' counts at the last clean stop; losses the store does not report itself go unnoticed this time", "err", err)
+		}
+		q.dataDir = o.DataDir
 		q.srv, err = server.NewServer(&server.Options{
 			ServerName:   "switchyard",
 			JetStream:    true,
@@ -216,6 +226,17 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 		q.Close()
 		return nil, err
 	}
+	if err := q.checkLost(ctx, record); err != nil {
+		q.Close()
+		return nil, err
+	}
+	if q.dataDir != "" {
+		if err := removeCloseRecord(q.dataDir); err != nil {
+			q.Close()
+			return nil, fmt.Errorf("queue: %w", err)
+		}
+	}
+	q.opened = true
 	return q, nil
 }
 
@@ -627,7 +648,8 @@ func (q *Queue) Ping(ctx context.Context) error {
 }
 
 // Close drains the connection and stops the embedded server, flushing its
-// store to disk.
+// store to disk and recording the streams' counts for the next Open to
+// check.
 func (q *Queue) Close() {
 	if q.rjs != nil {
 		select {
@@ -645,6 +667,11 @@ func (q *Queue) Close() {
 			time.Sleep(10 * time.Millisecond)
 		}
 		nc.Close()
+	}
+	if q.srv != nil && q.opened {
+		if err := q.writeCloseRecord(q.dataDir); err != nil {
+			q.log.Warn("could not record the streams' counts; the next start cannot check them for losses", "err", err)
+		}
 	}
 	q.shutdownServer()
 }
