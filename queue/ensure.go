@@ -240,6 +240,28 @@ func retry(ctx context.Context, log *slog.Logger, what string, op func(context.C
 // (409): "duplicate message id is in process".
 const errCodeDuplicateInProcess = 10158
 
+// JetStream's error codes for a store out of space: JSInsufficientResourcesErr
+// (the server's storage limit), JSStorageResourcesExceededErr,
+// JSAccountResourcesExceededErr.
+const (
+	errCodeInsufficientResources = 10023
+	errCodeStorageExceeded       = 10047
+	errCodeAccountExceeded       = 10002
+)
+
+// storeFull tells the store's answers that it has no space for a write.
+func storeFull(err error) bool {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode {
+	case errCodeInsufficientResources, errCodeStorageExceeded, errCodeAccountExceeded:
+		return true
+	}
+	return false
+}
+
 // transient tells errors worth retrying (the store is momentarily
 // unreachable or leaderless) from answers that will not change.
 func transient(err error) bool {
@@ -247,6 +269,9 @@ func transient(err error) bool {
 	switch {
 	case errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining),
 		errors.Is(err, nats.ErrBadSubject), errors.Is(err, nats.ErrMaxPayload):
+		return false
+	case storeFull(err):
+		// Space is not freed by asking again within a request's time.
 		return false
 	case errors.As(err, &api):
 		// 503: JetStream temporarily unavailable, no leader, not enough

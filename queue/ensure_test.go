@@ -20,13 +20,20 @@ import (
 // external store would be. Restarting it on the same port and directory
 // keeps its streams.
 type natsServer struct {
-	t    *testing.T
-	dir  string
-	port int
-	srv  *server.Server
+	t        *testing.T
+	dir      string
+	port     int
+	maxStore int64 // 0: the server's default
+	srv      *server.Server
 }
 
 func startNATS(t *testing.T) *natsServer {
+	t.Helper()
+	return startNATSWith(t, 0)
+}
+
+// startNATSWith starts the server with a storage limit of maxStore bytes.
+func startNATSWith(t *testing.T, maxStore int64) *natsServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -34,7 +41,7 @@ func startNATS(t *testing.T) *natsServer {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	n := &natsServer{t: t, dir: t.TempDir(), port: port}
+	n := &natsServer{t: t, dir: t.TempDir(), port: port, maxStore: maxStore}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
@@ -46,7 +53,7 @@ func (n *natsServer) start() {
 	n.t.Helper()
 	srv, err := server.NewServer(&server.Options{
 		ServerName: "ext", Host: "127.0.0.1", Port: n.port, JetStream: true, StoreDir: n.dir,
-		NoSigs: true, NoLog: true,
+		NoSigs: true, NoLog: true, JetStreamMaxStore: n.maxStore,
 	})
 	if err != nil {
 		n.t.Fatal(err)
@@ -128,7 +135,7 @@ func TestConcurrentOpenIsIdempotent(t *testing.T) {
 		t.Errorf("replica: %v", err)
 	}
 	for q := range qs {
-		defer q.Close()
+		t.Cleanup(q.Close)
 	}
 	q := openURL(t, Options{URL: n.url(), DedupWindow: time.Minute})
 	names := q.js.StreamNames(ctx)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -63,6 +64,11 @@ type Options struct {
 	// LogRetention is how long match and delivery records are kept
 	// (default 7 days).
 	LogRetention time.Duration
+	// MinFreeBytes is the free space the embedded store keeps on its disk:
+	// below it, writes are refused at once with ErrStoreFull, and accepted
+	// again once space is freed. 0: DefaultMinFree, or 5 % of a smaller
+	// file system.
+	MinFreeBytes int64
 	// PublishTimeout bounds one Publish, its retries included, when the
 	// caller's context has no earlier deadline (default 15s). Within it a
 	// publish that meets a lost node or a leader election is retried.
@@ -96,7 +102,25 @@ type Queue struct {
 	dataDir        string            // the embedded store's; empty with a cluster
 	lost           map[string]uint64 // per stream, found lost at Open
 	opened         bool              // Open succeeded: Close records the streams' counts
+	guard          *diskGuard        // the embedded store's; nil with a cluster
+	stopGuard      context.CancelFunc
+	guardDone      chan struct{}
+	// refusedAt is when the store last answered a write "insufficient
+	// resources" (unix nanoseconds), 0 after a write it stored since.
+	refusedAt atomic.Int64
 }
+
+// refusedFor is how long Writable reports a store that refused a write for
+// want of space, unless a write succeeds meanwhile: long enough not to
+// flap, short enough for a replica taken out of a load balancer to be
+// tried again soon.
+const refusedFor = 10 * time.Second
+
+// storeMaxUnlimited is the embedded server's own size limit: none, in
+// effect. The server would otherwise fix it at start at 75 % of the space
+// free then, and never raise it as space is freed; the disk guard refuses
+// writes before the disk fills instead.
+const storeMaxUnlimited = 1 << 60
 
 // Open starts the embedded server (or connects to the cluster) and creates or
 // updates the streams idempotently.
@@ -140,6 +164,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 			o.Logger.Warn("could not read the streams' counts at the last clean stop; losses the store does not report itself go unnoticed this time", "err", err)
 		}
 		q.dataDir = o.DataDir
+		q.guard = &diskGuard{dir: storeDir, minFree: o.MinFreeBytes, log: o.Logger}
 		q.srv, err = server.NewServer(&server.Options{
 			ServerName:   "switchyard",
 			JetStream:    true,
@@ -149,6 +174,8 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 			NoLog:        true, // no logger of its own: it logs through natsLogger
 			SyncInterval: o.SyncInterval,
 			SyncAlways:   o.SyncAlways,
+
+			JetStreamMaxStore: storeMaxUnlimited,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("queue: embedded server: %w", err)
@@ -235,6 +262,15 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 			q.Close()
 			return nil, fmt.Errorf("queue: %w", err)
 		}
+	}
+	if q.guard != nil {
+		_ = q.guard.check()
+		gctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		q.stopGuard, q.guardDone = stop, make(chan struct{})
+		go func() {
+			defer close(q.guardDone)
+			q.guard.run(gctx, diskCheckInterval)
+		}()
 	}
 	q.opened = true
 	return q, nil
@@ -334,6 +370,9 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options, set chosen) error 
 // try timed out and a later one is told "duplicate", the earlier try is
 // what stored it, so the answer is not a duplicate.
 func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Header, data []byte) (duplicate bool, err error) {
+	if err := q.diskFull(len(data)); err != nil {
+		return false, fmt.Errorf("queue: publish %s: %w", subject, err)
+	}
 	m := &nats.Msg{Subject: subject, Header: hdr, Data: data}
 	opts := []jetstream.PublishOpt{jetstream.WithRetryAttempts(0)}
 	if msgID != "" {
@@ -346,6 +385,7 @@ func (q *Queue) Publish(ctx context.Context, subject, msgID string, hdr nats.Hea
 	ack, err := q.pjs.PublishMsg(actx, m, opts...)
 	acancel()
 	if err == nil {
+		q.stored()
 		return ack.Duplicate, nil
 	}
 	return q.retryPublish(ctx, deadline, m, opts, err)
@@ -359,6 +399,17 @@ func (q *Queue) retryPublish(ctx context.Context, deadline time.Time, m *nats.Ms
 	uncertain := false
 	wait := 50 * time.Millisecond
 	for try := 1; ; try++ {
+		if storeFull(err) {
+			q.refusedAt.Store(time.Now().UnixNano())
+			return false, fmt.Errorf("queue: publish %s: %w: %w", m.Subject, ErrStoreFull, err)
+		}
+		if q.guard != nil {
+			// A write that met a full disk is not answered: look now
+			// rather than wait for it to time out again.
+			if full := q.guard.check(); full != nil {
+				return false, fmt.Errorf("queue: publish %s: %w", m.Subject, full)
+			}
+		}
 		if !transient(err) || ctx.Err() != nil {
 			return false, fmt.Errorf("queue: publish %s (%d tries): %w", m.Subject, try, err)
 		}
@@ -377,6 +428,7 @@ func (q *Queue) retryPublish(ctx context.Context, deadline time.Time, m *nats.Ms
 		ack, err = q.pjs.PublishMsg(actx, m, opts...)
 		acancel()
 		if err == nil {
+			q.stored()
 			q.log.Info("publish stored after retrying", "subject", m.Subject, "tries", try+1)
 			return ack.Duplicate && !uncertain, nil
 		}
@@ -402,6 +454,16 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 		_, err := q.Publish(ctx, m.Subject, m.ID, m.Header, m.Data)
 		return err
 	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	size := 0
+	for _, m := range msgs {
+		size += len(m.Data) + perMsgOverhead
+	}
+	if err := q.diskFull(size - perMsgOverhead); err != nil {
+		return fmt.Errorf("queue: publish %s: %w", msgs[0].Subject, err)
+	}
 	futures := make([]jetstream.PubAckFuture, len(msgs))
 	sent := make([]*nats.Msg, len(msgs))
 	for i, m := range msgs {
@@ -422,6 +484,7 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 		} else {
 			select {
 			case <-f.Ok():
+				q.stored()
 				continue
 			case err = <-f.Err():
 			case <-ctx.Done():
@@ -445,6 +508,9 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 // acceptable. A record the store refuses is logged; Close waits for those
 // sent before it.
 func (q *Queue) Send(subject string, data []byte) error {
+	if err := q.diskFull(len(data)); err != nil {
+		return fmt.Errorf("queue: send %s: %w", subject, err)
+	}
 	if _, err := q.rjs.PublishAsync(subject, data); err != nil {
 		return fmt.Errorf("queue: send %s: %w", subject, err)
 	}
@@ -639,6 +705,42 @@ func (q *Queue) Scan(ctx context.Context, stream string, before uint64, fn func(
 	return 0, nil
 }
 
+// diskFull is the error a write of about n bytes meets at once while the
+// embedded store's disk is full.
+func (q *Queue) diskFull(n int) error {
+	if q.guard == nil {
+		return nil
+	}
+	q.guard.wrote(n)
+	return q.guard.err()
+}
+
+// stored notes a write the store accepted: it is not full.
+func (q *Queue) stored() {
+	if q.refusedAt.Load() != 0 {
+		q.refusedAt.Store(0)
+	}
+}
+
+// Writable says whether the store accepts writes: nil, or an error
+// wrapping ErrStoreFull while the embedded store's disk is full, or for
+// refusedFor after the store (a cluster) refused a write for want of space
+// and none succeeded since. For readiness: a replica whose store refuses
+// writes can only answer 503.
+func (q *Queue) Writable() error {
+	if q.guard != nil {
+		if err := q.guard.err(); err != nil {
+			return fmt.Errorf("queue: %w", err)
+		}
+	}
+	if at := q.refusedAt.Load(); at != 0 {
+		if ago := time.Since(time.Unix(0, at)); ago < refusedFor {
+			return fmt.Errorf("queue: %w: it refused a write %s ago", ErrStoreFull, ago.Round(time.Millisecond))
+		}
+	}
+	return nil
+}
+
 // Ping checks that the store answers.
 func (q *Queue) Ping(ctx context.Context) error {
 	if _, err := q.js.AccountInfo(ctx); err != nil {
@@ -651,6 +753,10 @@ func (q *Queue) Ping(ctx context.Context) error {
 // store to disk and recording the streams' counts for the next Open to
 // check.
 func (q *Queue) Close() {
+	if q.stopGuard != nil {
+		q.stopGuard()
+		<-q.guardDone
+	}
 	if q.rjs != nil {
 		select {
 		case <-q.rjs.PublishAsyncComplete():

@@ -166,6 +166,9 @@ func TestPublishAllStoresEachOnce(t *testing.T) {
 	q := open(t, t.TempDir())
 	defer q.Close()
 	ctx := context.Background()
+	if err := q.PublishAll(ctx, nil); err != nil {
+		t.Fatalf("PublishAll of nothing: %v", err)
+	}
 	for _, n := range []int{1, 5} {
 		msgs := make([]Msg, n)
 		for i := range msgs {
