@@ -92,11 +92,19 @@ func startNATSCluster(t *testing.T) []*natsNode {
 			t.Fatal(err)
 		}
 		n.done = make(chan error, 1)
-		go func() { n.done <- n.cmd.Wait(); logf.Close() }()
+		exited := make(chan struct{})
+		go func() {
+			err := n.cmd.Wait()
+			logf.Close()
+			close(exited)
+			n.done <- err
+		}()
 		t.Cleanup(func() {
-			if n.cmd.ProcessState == nil {
+			select {
+			case <-exited:
+			default:
 				_ = n.cmd.Process.Kill()
-				<-n.done
+				<-exited
 			}
 			if t.Failed() {
 				b, _ := os.ReadFile(n.log)

@@ -125,6 +125,9 @@ type proc struct {
 	admin  string
 	logs   *logBuffer
 	done   chan error
+	// exited is closed once the process has exited, whether or not a
+	// test took its status from done.
+	exited chan struct{}
 }
 
 type logBuffer struct {
@@ -178,7 +181,7 @@ func startServe(t *testing.T, bin, rulesPath, dataDir string, env []string, extr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, logs: &logBuffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, logs: &logBuffer{}, done: make(chan error, 1), exited: make(chan struct{})}
 	started := make(chan map[string]any, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -191,11 +194,17 @@ func startServe(t *testing.T, bin, rulesPath, dataDir string, env []string, extr
 			}
 		}
 	}()
-	go func() { p.done <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		close(p.exited)
+		p.done <- err
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-p.exited:
+		default:
 			_ = cmd.Process.Kill()
-			<-p.done
+			<-p.exited
 		}
 		if t.Failed() {
 			t.Logf("switchyard log:\n%s", p.logs)

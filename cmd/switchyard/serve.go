@@ -206,18 +206,23 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 		log.Warn("the admin listener is not on loopback and has no --admin-token: anyone who reaches it can read events, replay deliveries and reload rules", "addr", al.Addr().String())
 	}
 
+	// SIGHUP is caught before the pid is logged: a reload signalled as
+	// soon as the start line appears must not end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	runDone := make(chan error, 1)
 	go func() { runDone <- r.Run(runCtx) }()
 	srvErr := make(chan error, 2)
 	go func() { srvErr <- pub.Serve(pl) }()
 	go func() { srvErr <- adm.Serve(al) }()
-	log.Info("switchyard serving", "version", version(), "listen", pl.Addr().String(), "admin", al.Addr().String(),
+	// The pid is what `kill -HUP` (reload) and `kill -TERM` (stop) need:
+	// under `go run` the process that got the signal is go, not this one.
+	log.Info("switchyard serving", "version", version(), "pid", os.Getpid(), "listen", pl.Addr().String(), "admin", al.Addr().String(),
 		"rules", o.rules, "store", storeName(o), "rule_count", len(r.Config().File.Rules))
 
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	var serveErr error
 loop:
 	for {
