@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,14 +16,10 @@ import (
 // benchCmd is `switchyard bench`: the load harness of internal/bench, with
 // flags. It prints the figures on stdout and its progress on stderr.
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: switchyard bench [--rules FILE --source NAME] [flags]")
-		fmt.Fprintln(stderr, "Runs the router in-process on a temporary data dir with an HTTP sink, loads it over loopback,")
-		fmt.Fprintln(stderr, "and prints its figures next to a bare net/http handler's, measured in the same run.")
-		fs.PrintDefaults()
-	}
+	fs := newCommand("bench", `usage: switchyard bench [--rules FILE --source NAME] [flags]
+Runs the router in-process on a temporary data dir with an HTTP sink, loads it over loopback,
+and prints its figures next to a bare net/http handler's, measured in the same run.
+`, stdout, stderr)
 	rulesPath := fs.String("rules", "", "your rules file (only http actions; all are sent to the in-process sink); default: a generated file")
 	source := fs.String("source", "", "with --rules: the source to post to (default: the file's only source)")
 	vendor := fs.String("vendor", "productlift", "without --rules: the vendor of the load's events: "+strings.Join(bench.Vendors(), ", "))
@@ -39,12 +34,15 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logLevel := fs.String("log-level", "info", "level of the router's text log, formatted as serve does and discarded")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load rounds (bare, store alone, ack path alone) through the half-rate phase to this file")
 	memProfile := fs.String("memprofile", "", "write an allocation profile of the whole run to this file")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	rest, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 || *conns <= 0 || *duration <= 0 || *rulesCount <= 0 || *reloadRules <= 0 {
-		fs.Usage()
-		return 2
+	if len(rest) > 0 {
+		return fs.fail("unexpected arguments %q", rest)
+	}
+	if *conns <= 0 || *duration <= 0 || *rulesCount <= 0 || *reloadRules <= 0 {
+		return fs.fail("--connections, --duration, --rules-count and --reload-rules must be positive")
 	}
 	cfg := bench.Config{
 		RulesPath: *rulesPath, Source: *source, Vendor: *vendor, Rules: *rulesCount, ReloadRules: *reloadRules,

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,17 +16,18 @@ import (
 
 // check validates rules files with exactly the code serve loads them with.
 func check(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs := newCommand("check", `usage: switchyard check FILE...
+Loads each rules file exactly as serve does and reports every problem with
+its file, line and column. Exits 1 when a file has any.
+`, stdout, stderr)
+	files, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: switchyard check FILE...")
-		return 2
+	if len(files) == 0 {
+		return fs.fail("name at least one rules file")
 	}
-	code := 0
-	for _, path := range fs.Args() {
+	for _, path := range files {
 		cfg, err := router.Load(path, nil, router.BuildOptions{})
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -47,22 +47,26 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // dryRun is `switchyard test`: it shows what serve would do with a payload
 // and sends nothing.
 func dryRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("test", `usage: switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v']... [--json] PAYLOAD
+Shows what serve would do with a request carrying PAYLOAD to /hooks/NAME:
+whether it verifies, the normalized event, each rule matched or not and
+why, and each action rendered. Sends nothing. Exits 1 when serve would
+refuse the request (its signature or its body).
+`, stdout, stderr)
 	rulesPath := fs.String("rules", "", "rules file (required)")
 	sourceName := fs.String("source", "", "source name, as in /hooks/NAME (required)")
 	var headers, queries listFlag
 	fs.Var(&headers, "header", "request header 'Name: value' (repeatable)")
 	fs.Var(&queries, "query", "query parameter 'k=v' (repeatable)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	rest, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
-	if *rulesPath == "" || *sourceName == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "usage: switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] PAYLOAD.json")
-		return 2
+	if *rulesPath == "" || *sourceName == "" || len(rest) != 1 {
+		return fs.fail("--rules, --source and one PAYLOAD file are required")
 	}
-	body, err := os.ReadFile(fs.Arg(0))
+	body, err := os.ReadFile(rest[0])
 	if err != nil {
 		fmt.Fprintln(stderr, "switchyard:", err)
 		return 1
@@ -109,9 +113,12 @@ func dryRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "switchyard:", err)
 			return 1
 		}
-		return 0
+	} else {
+		printDryRun(stdout, cfg, d)
 	}
-	printDryRun(stdout, cfg, d)
+	if !d.Verified || d.EnvelopeError != "" {
+		return 1 // serve would refuse the request
+	}
 	return 0
 }
 

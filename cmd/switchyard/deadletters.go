@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,19 +18,17 @@ const deadLettersUsage = `usage: switchyard dead-letters list|replay|drop [flags
   list                 list dead letters (filters below)
   replay SEQ...        replay these; or, with no SEQ, every dead letter the filters select
   drop SEQ...          delete these; or, with no SEQ, every dead letter the filters select
-A bulk replay or drop needs at least one filter, or --all.
+A bulk replay or drop needs at least one filter, or --all. It talks to a
+running serve's admin listener: --admin, or $SWITCHYARD_ADMIN.
 `
+
+// defaultAdmin is the admin listener serve binds by default.
+const defaultAdmin = "http://127.0.0.1:8081"
 
 // deadLetters is a thin client of the admin API's dead-letter endpoints.
 func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, deadLettersUsage)
-		return 2
-	}
-	verb := args[0]
-	fs := flag.NewFlagSet("dead-letters "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	admin := fs.String("admin", "http://127.0.0.1:8081", "admin listener URL")
+	fs := newCommand("dead-letters", deadLettersUsage, stdout, stderr)
+	admin := fs.String("admin", firstNonEmpty(os.Getenv("SWITCHYARD_ADMIN"), defaultAdmin), "serve's admin listener URL; $SWITCHYARD_ADMIN sets the default")
 	token := fs.String("token", "", "admin token (default: $SWITCHYARD_ADMIN_TOKEN)")
 	rule := fs.String("rule", "", "only this rule's dead letters")
 	kind := fs.String("kind", "", "only this action kind (slack, http, email)")
@@ -38,14 +36,26 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	since := fs.String("since", "", "only dead letters since this RFC 3339 time or duration ago (1h)")
 	all := fs.Bool("all", false, "with replay or drop and no SEQ: every dead letter")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	rest, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
+	if len(rest) == 0 {
+		return fs.fail("name a verb: list, replay or drop")
+	}
+	verb, seqs := rest[0], rest[1:]
+	for _, seq := range seqs {
+		if n, err := strconv.ParseUint(seq, 10, 64); err != nil || n == 0 {
+			return fs.fail("%q is not a dead letter's sequence number (a whole number from 1, as list shows)", seq)
+		}
+	}
+	filtered := false
 	c := &adminClient{base: strings.TrimRight(*admin, "/"), token: firstNonEmpty(*token, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))}
 	q := url.Values{}
 	for k, v := range map[string]string{"rule": *rule, "kind": *kind, "source": *source, "since": *since} {
 		if v != "" {
 			q.Set(k, v)
+			filtered = true
 		}
 	}
 	if *all {
@@ -57,6 +67,9 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	)
 	switch verb {
 	case "list":
+		if len(seqs) > 0 {
+			return fs.fail("list takes no SEQ: it lists what the filters select")
+		}
 		var res struct {
 			DeadLetters []struct {
 				Seq      uint64    `json:"seq"`
@@ -77,6 +90,14 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		q.Set("limit", "1000")
 		if err = c.do(ctx, http.MethodGet, "/api/dead-letters?"+q.Encode(), &res); err == nil && !*asJSON {
+			if len(res.DeadLetters) == 0 {
+				if filtered {
+					fmt.Fprintln(stdout, "No dead letters match these filters.")
+				} else {
+					fmt.Fprintln(stdout, "No dead letters: every delivery was made or is still being tried.")
+				}
+				return 0
+			}
 			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SEQ\tAT\tRULE\tACTION\tEVENT\tATTEMPTS\tERROR")
 			for _, d := range res.DeadLetters {
@@ -93,7 +114,7 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			method, suffix = http.MethodDelete, ""
 		}
 		var res map[string]any
-		if fs.NArg() == 0 {
+		if len(seqs) == 0 {
 			path := "/api/dead-letters"
 			if verb == "replay" {
 				path += "/replay"
@@ -103,14 +124,16 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			break
 		}
 		done, failed := []string{}, []string{}
-		for _, seq := range fs.Args() {
+		for _, seq := range seqs {
 			if e := c.do(ctx, method, "/api/dead-letters/"+url.PathEscape(seq)+suffix, nil); e != nil {
 				failed = append(failed, seq+": "+e.Error())
 				continue
 			}
 			done = append(done, seq)
 		}
-		fmt.Fprintf(stdout, "%s: %s\n", map[string]string{"replay": "replayed", "drop": "dropped"}[verb], strings.Join(done, " "))
+		if len(done) > 0 {
+			fmt.Fprintf(stdout, "%s: %s\n", map[string]string{"replay": "replayed", "drop": "dropped"}[verb], strings.Join(done, " "))
+		}
 		for _, f := range failed {
 			fmt.Fprintln(stderr, "failed:", f)
 		}
@@ -119,8 +142,7 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		return 0
 	default:
-		fmt.Fprintf(stderr, "switchyard dead-letters: unknown verb %q\n%s", verb, deadLettersUsage)
-		return 2
+		return fs.fail("unknown verb %q: list, replay or drop", verb)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "switchyard:", err)

@@ -18,7 +18,10 @@ import (
 // TestDeadLettersCLI round-trips a dead letter through the CLI and the
 // admin API of a running binary: a receiver that refuses a delivery makes
 // a dead letter; list shows it; after the receiver is fixed, replay
-// delivers it; drop removes another.
+// delivers it; drop removes another; the empty list says so in a sentence.
+// Flags come after the arguments as often as before (replay took
+// "--admin" and the URL as sequence numbers), and $SWITCHYARD_ADMIN names
+// the admin listener.
 func TestDeadLettersCLI(t *testing.T) {
 	bin := buildBinary(t)
 	var fixed atomic.Bool
@@ -56,7 +59,7 @@ rules:
 		}
 	}
 	cli := func(verb string, args ...string) (string, error) {
-		cmd := exec.Command(bin, append([]string{"dead-letters", verb, "--admin", p.admin}, args...)...)
+		cmd := exec.Command(bin, append(append([]string{"dead-letters", verb}, args...), "--admin", p.admin)...)
 		cmd.Env = append(os.Environ(), "SWITCHYARD_ADMIN_TOKEN=cli-token")
 		out, err := cmd.CombinedOutput()
 		return string(out), err
@@ -85,11 +88,21 @@ rules:
 	if out, err := cli("drop", seqOf("dl-2")); err != nil || !strings.Contains(out, "dropped: "+seqOf("dl-2")) {
 		t.Fatalf("drop: %v\n%s", err, out)
 	}
-	if out, err := cli("list"); err != nil || strings.Contains(out, "productlift/dl-") {
-		t.Fatalf("after replay and drop the list should be empty: %v\n%s", err, out)
+	// The admin URL from the environment, the filters after the verb.
+	cmd := exec.Command(bin, "dead-letters", "list")
+	cmd.Env = append(os.Environ(), "SWITCHYARD_ADMIN_TOKEN=cli-token", "SWITCHYARD_ADMIN="+p.admin)
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "No dead letters: every delivery was made or is still being tried.\n" {
+		t.Fatalf("after replay and drop the list should say it is empty: %v\n%s", err, out)
+	}
+	if out, err := cli("list", "--rule", "crm"); err != nil || out != "No dead letters match these filters.\n" {
+		t.Fatalf("filtered empty list: %v\n%s", err, out)
+	}
+	// What is not a sequence number is refused before anything is sent.
+	if out, err := cli("replay", "seven"); err == nil || !strings.Contains(out, `"seven" is not a dead letter's sequence number`) {
+		t.Fatalf("replay seven: %v\n%s", err, out)
 	}
 	// Without the token the API refuses, and the CLI says so.
-	cmd := exec.Command(bin, "dead-letters", "list", "--admin", p.admin)
+	cmd = exec.Command(bin, "dead-letters", "list", "--admin", p.admin)
 	cmd.Env = append(os.Environ(), "SWITCHYARD_ADMIN_TOKEN=")
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "401") {
 		t.Fatalf("without a token: %v\n%s", err, out)

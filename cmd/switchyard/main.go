@@ -26,7 +26,7 @@ const usage = `usage:
   switchyard dead-letters list|replay|drop [--admin URL] [--rule R] [--kind K] [--since 1h] [SEQ...]
   switchyard bench [--rules FILE] [--rules-count N] [--connections N] [--duration D]
   switchyard version
-Run 'switchyard COMMAND -h' for a command's flags.
+Run 'switchyard COMMAND --help' (or 'switchyard help COMMAND') for a command's flags.
 `
 
 func main() {
@@ -55,7 +55,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version())
 		return 0
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,8 +25,12 @@ import (
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newCommand("serve", `usage: switchyard serve --rules FILE [flags]
+Receives webhooks on --listen, stores them, matches them against the rules
+and delivers the actions. SIGHUP reloads the rules; SIGINT or SIGTERM stop
+it after the work in flight (up to --drain-timeout). The start line of the
+log carries the pid to signal.
+`, stdout, stderr)
 	rulesPath := fs.String("rules", "", "rules file (required)")
 	listen := fs.String("listen", ":8080", "public listener for POST /hooks/:source")
 	adminListen := fs.String("admin-listen", "127.0.0.1:8081", "admin listener: health, metrics, reload (keep it on loopback)")
@@ -45,18 +48,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	maxInFlightPerAddress := fs.Int("max-in-flight-per-address", 0, "of those, from one remote address (default: a quarter of --max-in-flight; behind a reverse proxy, set it to --max-in-flight)")
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "time a client has to send its request headers")
 	workersFlag := fs.String("workers", "", "concurrent work by kind, e.g. http=128,slack=8: deliveries per action kind ("+workerDefaults()+") and events matched at once (match=64)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	rest, code, ok := fs.parse(args)
+	if !ok {
+		return code
 	}
 	workers, matchWorkers, err := parseWorkers(*workersFlag)
 	if err != nil {
 		fmt.Fprintln(stderr, "switchyard: --workers:", err)
 		return 2
 	}
-	if *rulesPath == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: switchyard serve --rules FILE [flags]")
-		fs.PrintDefaults()
-		return 2
+	if *rulesPath == "" {
+		return fs.fail("--rules FILE is required")
+	}
+	if len(rest) > 0 {
+		return fs.fail("unexpected arguments %q", rest)
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {

@@ -250,15 +250,17 @@ func TestMain(m *testing.M) {
 // from its own help.
 func serveFlags(t *testing.T, bin string) map[string]string {
 	t.Helper()
-	var stderr bytes.Buffer
+	var help bytes.Buffer
 	cmd := exec.Command(bin, "serve", "-h")
-	cmd.Stderr = &stderr
-	_ = cmd.Run() // -h exits 2 after printing the flags
+	cmd.Stdout = &help
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("serve -h: %v\n%s", err, help.String())
+	}
 	flags := map[string]string{}
 	re := regexp.MustCompile(`^\s+-([a-z0-9-]+)`)
 	def := regexp.MustCompile(`\(default "?([^")]*)"?\)`)
 	var last string
-	for _, l := range strings.Split(stderr.String(), "\n") {
+	for _, l := range strings.Split(help.String(), "\n") {
 		if m := re.FindStringSubmatch(l); m != nil {
 			last = m[1]
 			flags[last] = ""
@@ -269,7 +271,7 @@ func serveFlags(t *testing.T, bin string) map[string]string {
 	}
 	for _, want := range []string{"rules", "data", "listen", "admin-listen", "drain-timeout"} {
 		if _, ok := flags[want]; !ok {
-			t.Fatalf("serve -h does not list -%s:\n%s", want, stderr.String())
+			t.Fatalf("serve -h does not list -%s:\n%s", want, help.String())
 		}
 	}
 	return flags
