@@ -4,6 +4,7 @@
 //	switchyard serve --rules FILE [--listen :8080] [--admin-listen 127.0.0.1:8081] [--data ./data] [--nats URL]
 //	switchyard check FILE...
 //	switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] PAYLOAD.json
+//	switchyard sign --rules FILE --source NAME [--url URL] PAYLOAD
 //	switchyard dead-letters list|replay|drop [--admin URL] [SEQ...]
 package main
 
@@ -23,6 +24,7 @@ const usage = `usage:
   switchyard serve --rules FILE [--listen :8080] [--admin-listen 127.0.0.1:8081] [--data ./data] [--nats URL]
   switchyard check FILE...
   switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] [--json] PAYLOAD.json
+  switchyard sign --rules FILE --source NAME [--url URL] [--header 'K: V']... [--out FILE] PAYLOAD.json
   switchyard dead-letters list|replay|drop [--admin URL] [--rule R] [--kind K] [--since 1h] [SEQ...]
   switchyard bench [--rules FILE] [--rules-count N] [--connections N] [--duration D]
   switchyard version
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return check(args[1:], stdout, stderr)
 	case "test":
 		return dryRun(args[1:], stdout, stderr)
+	case "sign":
+		return signCmd(args[1:], stdout, stderr)
 	case "dead-letters":
 		return deadLetters(ctx, args[1:], stdout, stderr)
 	case "bench":
