@@ -21,11 +21,7 @@ import (
 
 // buildNATS builds the real nats-server from the module once per run.
 var buildNATSOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "switchyard-nats")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "nats-server")
+	bin := filepath.Join(binDir, "nats-server")
 	out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build nats-server: %v\n%s", err, out)

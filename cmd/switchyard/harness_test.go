@@ -22,13 +22,27 @@ import (
 	"github.com/switchyard/switchyard/sources"
 )
 
+// binDir holds the binaries the tests build (switchyard, nats-server),
+// about 60 MB; TestMain makes it and removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchyard-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	if err := os.RemoveAll(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	os.Exit(code)
+}
+
 // buildBinary builds switchyard once per test binary run.
 var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "switchyard-e2e")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "switchyard")
+	bin := filepath.Join(binDir, "switchyard")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
