@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -47,8 +47,9 @@ type diskGuard struct {
 	written    atomic.Int64
 	checkEvery atomic.Int64
 
-	mu   sync.Mutex
-	full error // nil while writable
+	// full is the last check's verdict: nil while writable. Every write
+	// reads it, so it is an atomic pointer rather than a mutex.
+	full atomic.Pointer[error]
 }
 
 // perMsgOverhead estimates what the store adds to a message's data on
@@ -68,9 +69,12 @@ func (g *diskGuard) wrote(n int) {
 func (g *diskGuard) check() error {
 	avail, size, err := diskSpace(g.dir)
 	if err != nil {
-		// Cannot tell: do not refuse writes on that account.
+		// Cannot tell: the last verdict stands (none where free space
+		// cannot be read at all), and writes do not look again; the
+		// timed checks do.
 		g.log.Debug("cannot read the store's free space", "dir", g.dir, "err", err)
-		return nil
+		g.checkEvery.Store(math.MaxInt64)
+		return g.err()
 	}
 	g.written.Store(0)
 	reserve := g.minFree
@@ -78,28 +82,27 @@ func (g *diskGuard) check() error {
 		reserve = min(DefaultMinFree, size/minFreeFraction)
 	}
 	g.checkEvery.Store(max(reserve/4, 1))
-	var full error
+	var full *error
 	if avail < reserve {
-		full = fmt.Errorf("%w: %s has %s available, under the %s kept free", ErrStoreFull, g.dir, bytesString(avail), bytesString(reserve))
+		err := fmt.Errorf("%w: %s has %s available, under the %s kept free", ErrStoreFull, g.dir, bytesString(avail), bytesString(reserve))
+		full = &err
 	}
-	g.mu.Lock()
-	was := g.full
-	g.full = full
-	g.mu.Unlock()
+	was := g.full.Swap(full)
 	switch {
 	case full != nil && was == nil:
 		g.log.Error("the store's disk is full: new writes are refused until space is freed", "dir", g.dir, "available", bytesString(avail), "reserve", bytesString(reserve))
 	case full == nil && was != nil:
 		g.log.Info("the store's disk has space again: writes are accepted", "dir", g.dir, "available", bytesString(avail))
 	}
-	return full
+	return g.err()
 }
 
-// err is the state found by the last check.
+// err is the verdict of the last check.
 func (g *diskGuard) err() error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.full
+	if full := g.full.Load(); full != nil {
+		return *full
+	}
+	return nil
 }
 
 // run checks every interval until ctx is done.
