@@ -52,3 +52,20 @@ func TestOpenUnusableDataDir(t *testing.T) {
 		})
 	}
 }
+
+// A dedup window longer than the events' retention is refused at once; it
+// was retried as a passing fault until the caller's deadline (60 s in
+// serve).
+func TestOpenRefusesDedupLongerThanRetention(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	q, err := Open(ctx, Options{DataDir: t.TempDir(), DedupWindow: 720 * time.Hour})
+	if err == nil {
+		q.Close()
+		t.Fatal("Open succeeded")
+	}
+	if took := time.Since(start); took > 2*time.Second || !strings.Contains(err.Error(), "dedup window (720h0m0s) cannot be longer than the events' retention (168h0m0s)") {
+		t.Fatalf("after %s: %v", took, err)
+	}
+}

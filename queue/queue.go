@@ -147,6 +147,10 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = DefaultPublishTimeout
 	}
+	if o.DedupWindow > o.EventRetention {
+		// JetStream refuses it (and the refusal reads like a passing fault).
+		return nil, fmt.Errorf("queue: the dedup window (%s) cannot be longer than the events' retention (%s)", o.DedupWindow, o.EventRetention)
+	}
 	q := &Queue{log: o.Logger, publishTimeout: o.PublishTimeout, replicas: o.Replicas}
 	var (
 		err    error
