@@ -41,7 +41,8 @@ func (r *Router) AdminHandler() http.Handler {
 	return mux
 }
 
-// readyz answers 200 when rules are loaded and the queue answers.
+// readyz answers 200 when rules are loaded and the queue answers and
+// takes writes (not while its disk is full).
 func (r *Router) readyz(w http.ResponseWriter, req *http.Request, _ httprouter.Params) {
 	if r.Config() == nil {
 		writeError(w, http.StatusServiceUnavailable, "rules not loaded")
@@ -51,6 +52,10 @@ func (r *Router) readyz(w http.ResponseWriter, req *http.Request, _ httprouter.P
 	defer cancel()
 	if err := r.q.Ping(ctx); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "queue unreachable")
+		return
+	}
+	if err := r.q.Writable(); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "the store refuses writes: "+err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

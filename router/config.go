@@ -115,13 +115,7 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 			fail(s.Pos, "%v", err)
 			continue
 		}
-		cfg := sources.Config{
-			Name: s.Name, Vendor: s.Vendor, Key: s.Key, Secret: s.Secret, Tolerance: s.Tolerance,
-		}
-		if s.Signature != nil {
-			cfg.Signature = sources.Signature{Header: s.Signature.Header, Algorithm: s.Signature.Algorithm, Encoding: s.Signature.Encoding, Prefix: s.Signature.Prefix}
-		}
-		src, err := sources.New(cfg, o.Now)
+		src, err := sources.New(SourceConfig(s), o.Now)
 		if err != nil {
 			fail(s.Pos, "source %q: %v", s.Name, err)
 			continue
@@ -189,6 +183,16 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// SourceConfig is the sources.Config of a rules file's source: what Build
+// makes its Source of, and what signs requests it accepts (sign, bench).
+func SourceConfig(s rules.SourceSpec) sources.Config {
+	cfg := sources.Config{Name: s.Name, Vendor: s.Vendor, Key: s.Key, Secret: s.Secret, Tolerance: s.Tolerance}
+	if s.Signature != nil {
+		cfg.Signature = sources.Signature{Header: s.Signature.Header, Algorithm: s.Signature.Algorithm, Encoding: s.Signature.Encoding, Prefix: s.Signature.Prefix}
+	}
+	return cfg
 }
 
 // action finds a job's action in this config. A job made under an older

@@ -48,6 +48,10 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 		return nil, fmt.Errorf("no source %q in %s", sourceName, c.File.Path)
 	}
 	d := &DryRun{Source: sourceName, Vendor: src.Vendor(), Rules: []RuleResult{}}
+	if int64(len(body)) > src.maxBody {
+		d.EnvelopeError = fmt.Sprintf("the body is %d bytes, over the source's max_body of %d: serve would answer 413", len(body), src.maxBody)
+		return d, nil
+	}
 	if err := src.Verify(req, body); err != nil {
 		d.VerifyError = c.Redact(err.Error())
 	} else {

@@ -125,6 +125,15 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 		hdrHeaders:  {string(stored)},
 	}
 	dup, err := r.q.Publish(req.Context(), queue.EventsSubject+"."+name, name+"/"+env.ID, h, body)
+	if errors.Is(err, queue.ErrStoreFull) {
+		// Said once a refusal by /readyz and the log of the store's guard;
+		// not an error per request.
+		outcome("store_full")
+		r.log.Warn("store full; asking the vendor to retry", "source", name, "event", env.Event, "id", env.ID)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "event could not be stored; retry later")
+		return
+	}
 	if err != nil {
 		outcome("store_failed")
 		r.log.Error("could not store event; asking the vendor to retry", "source", name, "event", env.Event, "id", env.ID, "err", err)

@@ -33,7 +33,7 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_events_received_total",
-			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, malformed, too_large, stalled, unsupported_media_type, store_failed, unknown_source).",
+			Help: "Webhook requests by source and outcome (accepted, duplicate, unauthorized, malformed, too_large, stalled, unsupported_media_type, store_full, store_failed, unknown_source).",
 		}, []string{"source", "outcome"}),
 		matches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_rule_matches_total",
@@ -97,10 +97,12 @@ func (m *metrics) setConfig(c *Config) {
 // queueCollector reports the streams' state as of each scrape, so that a
 // scrape never shows a stream missing or out of date.
 type queueCollector struct {
-	q       *queue.Queue
-	now     func() time.Time
-	pending *prometheus.Desc
-	oldest  *prometheus.Desc
+	q        *queue.Queue
+	now      func() time.Time
+	pending  *prometheus.Desc
+	oldest   *prometheus.Desc
+	lost     *prometheus.Desc
+	writable *prometheus.Desc
 }
 
 func newQueueCollector(q *queue.Queue, now func() time.Time) *queueCollector {
@@ -109,17 +111,31 @@ func newQueueCollector(q *queue.Queue, now func() time.Time) *queueCollector {
 			"Messages held by each stream (jobs: deliveries pending; dead: dead letters).", []string{"stream"}, nil),
 		oldest: prometheus.NewDesc("switchyard_queue_oldest_message_age_seconds",
 			"Age of the oldest message each stream holds (jobs: the longest-waiting delivery); 0 when empty.", []string{"stream"}, nil),
+		lost: prometheus.NewDesc("switchyard_store_lost_messages",
+			"Messages the store lost while this process was stopped (a damaged file), by stream, as found at start; replay stored events to recover deliveries.", []string{"stream"}, nil),
+		writable: prometheus.NewDesc("switchyard_store_writable",
+			"Whether the store takes writes (0 while its disk is full: requests are answered 503).", nil, nil),
 	}
 }
 
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.pending
 	ch <- c.oldest
+	ch <- c.lost
+	ch <- c.writable
 }
 
 // Collect asks the store for each stream's state. A stream the store does
 // not answer for within a few seconds is left out of this scrape.
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	for stream, n := range c.q.Lost() {
+		ch <- prometheus.MustNewConstMetric(c.lost, prometheus.GaugeValue, float64(n), stream)
+	}
+	writable := 1.0
+	if c.q.Writable() != nil {
+		writable = 0
+	}
+	ch <- prometheus.MustNewConstMetric(c.writable, prometheus.GaugeValue, writable)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	for _, s := range []string{queue.EventsStream, queue.JobsStream, queue.DeadStream} {

@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/switchyard/switchyard/event"
@@ -74,7 +75,10 @@ func (r *Router) send(subject string, rec any) {
 	if err == nil {
 		err = r.q.Send(subject, data)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, queue.ErrStoreFull):
+		r.log.Debug("delivery log record dropped: the store is full", "subject", subject)
+	case err != nil:
 		r.log.Warn("could not write to the delivery log", "subject", subject, "err", err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/switchyard/switchyard/router"
-	"github.com/switchyard/switchyard/rules"
 	"github.com/switchyard/switchyard/sources"
 )
 
@@ -71,7 +70,7 @@ tolerance (5m unless set) of now. A vendor that signs inside the body
 		fmt.Fprintf(stderr, "switchyard: %s has no source %q (it has %s)\n", *rulesPath, *sourceName, strings.Join(names, ", "))
 		return 1
 	}
-	signed, err := sources.Sign(sourceConfig(spec), body, time.Now())
+	signed, err := sources.Sign(router.SourceConfig(spec), body, time.Now())
 	if err != nil {
 		fmt.Fprintln(stderr, "switchyard:", cfg.Redact(err.Error()))
 		return 1
@@ -102,18 +101,6 @@ tolerance (5m unless set) of now. A vendor that signs inside the body
 	}
 	fmt.Fprintf(stdout, " \\\n  --data-binary %s\n", shellQuote("@"+send))
 	return 0
-}
-
-// sourceConfig is the sources.Config of a rules file's source.
-//
-// It repeats the mapping router.Build makes (and internal/bench): one
-// exported function in router should own it.
-func sourceConfig(s rules.SourceSpec) sources.Config {
-	cfg := sources.Config{Name: s.Name, Vendor: s.Vendor, Key: s.Key, Secret: s.Secret, Tolerance: s.Tolerance}
-	if s.Signature != nil {
-		cfg.Signature = sources.Signature{Header: s.Signature.Header, Algorithm: s.Signature.Algorithm, Encoding: s.Signature.Encoding, Prefix: s.Signature.Prefix}
-	}
-	return cfg
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)

@@ -134,6 +134,17 @@ func TestServeStoreFull(t *testing.T) {
 		t.Errorf("the 503 took %s, want it at once", took)
 	}
 	t.Logf("on a full disk: %d with Retry-After %s in %s", code, hdr.Get("Retry-After"), took.Round(time.Microsecond))
+	ready := func() int {
+		resp, err := http.Get(p.admin + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := ready(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz on a full disk: %d, want 503", code)
+	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +159,9 @@ func TestServeStoreFull(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Logf("accepted again %s after space was freed", time.Since(start).Round(time.Millisecond))
+	if code := ready(); code != http.StatusOK {
+		t.Errorf("/readyz once space was freed: %d, want 200", code)
+	}
 }
 
 // The start line carries the server's pid, which a user of `go run` needs

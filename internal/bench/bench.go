@@ -652,11 +652,7 @@ func userSource(f *rules.File, name string) (sources.Config, error) {
 	if !ok {
 		return sources.Config{}, fmt.Errorf("bench: the rules file has no source %q", name)
 	}
-	cfg := sources.Config{Name: s.Name, Vendor: s.Vendor, Key: s.Key, Secret: s.Secret, Tolerance: s.Tolerance}
-	if s.Signature != nil {
-		cfg.Signature = sources.Signature{Header: s.Signature.Header, Algorithm: s.Signature.Algorithm, Encoding: s.Signature.Encoding, Prefix: s.Signature.Prefix}
-	}
-	return cfg, nil
+	return router.SourceConfig(s), nil
 }
 
 // toSink sends every request to the sink, whatever host the rules file
