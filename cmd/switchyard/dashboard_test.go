@@ -602,9 +602,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		acceptedBefore, _ := sink.counts()
 		b.do(t, "open the preview", chromedp.Click(chromedp.CSS("#nav-preview")))
 		b.waitJS(t, "the preview form", `document.getElementById("preview-rules")`)
-		if got := b.text(t, "#preview-bounds"); !strings.Contains(got, "10,000 events") || !strings.Contains(got, "10 s") {
-			t.Errorf("the page does not state the preview's bounds: %q", got)
-		}
 		b.do(t, "paste a candidate and run it on the last hour",
 			chromedp.SetValue(chromedp.CSS("#preview-rules"), previewCandidate),
 			chromedp.Click(chromedp.CSS("#preview-by-since")),
@@ -613,6 +610,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "the preview's verdict", `!document.getElementById("preview-result").hidden`)
 		if got := b.text(t, "#preview-window"); !strings.Contains(got, "read 2 stored events") || !strings.Contains(got, "since 1h") {
 			t.Errorf("window %q, want the two events received since 1h", got)
+		}
+		// The bounds are the server's, as its answer states them.
+		if got := b.text(t, "#preview-bounds"); !strings.Contains(got, "10,000 events") || !strings.Contains(got, "10 s") {
+			t.Errorf("the page does not state the preview's bounds: %q", got)
 		}
 		for _, tc := range []struct {
 			rule, change, now, candidate, errors, differs string
@@ -631,8 +632,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got := b.text(t, `[data-testid="preview-row"][data-rule="vote-to-crm"] [data-testid="preview-counts"]`); !strings.Contains(got, "1") || !strings.Contains(got, "2") || !strings.Contains(got, "+1") {
 			t.Errorf("vote-to-crm's counts read %q, want 1 → 2 (+1)", got)
 		}
-		if got := b.text(t, `[data-testid="preview-rule"][data-rule="vote-to-crm"] [data-testid="preview-newly"]`); !strings.Contains(got, "unmatched-vote-1") {
-			t.Errorf("vote-to-crm would newly match %q, want the vote on post 100", got)
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="vote-to-crm"] [data-testid="preview-newly"]`); !strings.Contains(got, "1 event would newly match:") || !strings.Contains(got, "unmatched-vote-1") {
+			t.Errorf("vote-to-crm would newly match %q, want the vote on post 100, counted", got)
+		}
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="posts-only"]`); strings.Contains(got, "no longer match") {
+			t.Errorf("posts-only, which matched nothing, would no longer match something: %q", got)
 		}
 		pw := b.text(t, `[data-testid="preview-rule"][data-rule="pwned-titles"]`)
 		if !strings.Contains(pw, "POST ${SINK}/pwned") || !strings.Contains(pw, "id=pwned") {

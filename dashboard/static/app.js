@@ -1019,15 +1019,22 @@
     return view;
   }
 
-  // The preview's bounds, as router/preview.go sets them: it reads at most
-  // this many stored events, for at most this long.
-  const PREVIEW_MAX_EVENTS = 10000;
-  const PREVIEW_MAX_SECONDS = 10;
-  const PREVIEW_BOUNDS = "at most " + PREVIEW_MAX_EVENTS.toLocaleString("en") + " events or " + PREVIEW_MAX_SECONDS + " s";
+  // The preview's bounds (how many stored events it reads at most, for
+  // how long) are the server's: each answer states them, and the page
+  // says them from the last answer it got.
+  function boundsText(b) {
+    if (!b) return "up to the bounds the server sets (stated once a preview has run)";
+    const time = b.ms % 1000 === 0 ? b.ms / 1000 + " s" : fmtMS(b.ms);
+    return "at most " + b.events.toLocaleString("en") + " events or " + time;
+  }
 
-  // The preview form keeps what was typed, and its last answer, while the
-  // operator looks elsewhere.
-  const previewState = { name: "candidate.yaml", rules: "", by: "last", last: "1000", since: "24h", answer: null };
+  // A window given by time asks for as many events as the bound allows:
+  // the server caps last at its bound.
+  const AS_MANY_AS_ALLOWED = Number.MAX_SAFE_INTEGER;
+
+  // The preview form keeps what was typed, its last answer and the bounds
+  // that answer stated, while the operator looks elsewhere.
+  const previewState = { name: "candidate.yaml", rules: "", by: "last", last: "1000", since: "24h", answer: null, bounds: null };
 
   function previewView() {
     const file = el("input", { id: "preview-file", type: "file", accept: ".yaml,.yml,.json,text/yaml,application/yaml,text/plain" });
@@ -1035,12 +1042,14 @@
     const name = el("input", { id: "preview-name", name: "name", type: "text", spellcheck: "false" });
     const byLast = el("input", { id: "preview-by-last", type: "radio", name: "window", value: "last" });
     const bySince = el("input", { id: "preview-by-since", type: "radio", name: "window", value: "since" });
-    const last = el("input", { id: "preview-last", name: "last", type: "number", min: "1", max: String(PREVIEW_MAX_EVENTS), step: "1", "aria-label": "How many of the latest events" });
+    const last = el("input", { id: "preview-last", name: "last", type: "number", min: "1", max: previewState.bounds ? String(previewState.bounds.events) : null, step: "1", "aria-label": "How many of the latest events" });
     const since = el("input", { id: "preview-since", name: "since", type: "text", spellcheck: "false", placeholder: "24h or 2024-05-01T00:00:00Z", "aria-label": "Received since (a duration back from now, or an RFC 3339 time)" });
     const run = el("button", { type: "submit", id: "preview-run" }, "Run preview");
     const status = el("p", { id: "preview-status", class: "muted", role: "status" });
     const failure = el("section", { id: "preview-error", role: "alert", hidden: true });
     const result = el("section", { id: "preview-result", hidden: true, "aria-labelledby": "preview-result-title" });
+    const boundsNoteText = () => "A preview reads the stored events newest first, " + boundsText(previewState.bounds) + ", whichever comes first, and says when it stopped before the window's start.";
+    const boundsNote = el("p", { id: "preview-bounds", class: "muted" }, boundsNoteText());
     text.value = previewState.rules;
     name.value = previewState.name;
     last.value = previewState.last;
@@ -1092,17 +1101,19 @@
           showMessage(status, "Say since when: a duration such as 24h, or an RFC 3339 time.");
           return;
         }
-        // The window is the time; ask for as many events as the bound allows.
+        // The window is the time.
         req.since = since.value.trim();
-        req.last = PREVIEW_MAX_EVENTS;
+        req.last = AS_MANY_AS_ALLOWED;
       } else {
         req.last = Math.max(1, Math.floor(Number(last.value)) || 1000);
       }
       running = true;
       run.setAttribute("aria-disabled", "true");
-      showMessage(status, "Running the preview (" + PREVIEW_BOUNDS + ")…");
+      showMessage(status, previewState.bounds ? "Running the preview (" + boundsText(previewState.bounds) + ")…" : "Running the preview…");
       try {
-        previewState.answer = { req, res: await api("POST", "api/preview", req) };
+        const res = await api("POST", "api/preview", req);
+        previewState.answer = { req, res };
+        if (res && res.bounds) previewState.bounds = res.bounds;
       } catch (e) {
         previewState.answer = { req, error: e };
       } finally {
@@ -1128,6 +1139,8 @@
       }
       const rs = a.res.rules || [];
       const differ = rs.filter(differs).length;
+      setText(boundsNote, boundsNoteText());
+      if (previewState.bounds) last.max = String(previewState.bounds.events);
       fill(result, previewResult(a.req, a.res));
       result.hidden = false;
       showMessage(status, "Preview done: " + (differ ? plural(differ, "rule") + " would match differently." : "no rule would match differently."));
@@ -1140,7 +1153,7 @@
         return [
           el("h2", { tabindex: "-1" }, "Preview a rules file"),
           el("p", { class: "muted" }, "Runs a candidate rules file against the events this router really received, beside the rules in force, and shows rule by rule what would change before you reload. The file is loaded exactly as a reload would load it. Nothing is sent or stored."),
-          el("p", { id: "preview-bounds", class: "muted" }, "A preview reads the stored events newest first, " + PREVIEW_BOUNDS + ", whichever comes first, and says when it stopped before the window's start."),
+          boundsNote,
           form,
           status,
           failure,
@@ -1157,8 +1170,7 @@
   }
 
   // differs: the rule would match other events under the candidate.
-  const differs = (rp) => rp.change !== "kept" || rp.matches_now !== rp.matches_candidate ||
-    (rp.newly_matching || []).length > 0 || (rp.no_longer_matching || []).length > 0;
+  const differs = (rp) => rp.change !== "kept" || rp.matches_now !== rp.matches_candidate || rp.newly > 0 || rp.no_longer > 0;
 
   function previewResult(req, res) {
     const w = res.window || {};
@@ -1168,7 +1180,7 @@
     if (w.partial) {
       stop = w.scanned >= req.last && !req.since
         ? "These are the last " + plural(w.scanned, "event") + " asked for; older events were not read."
-        : "It stopped at its bound (" + PREVIEW_BOUNDS + "): older events in the window were not read.";
+        : "It stopped at its bound (" + boundsText(res.bounds) + "): older events in the window were not read.";
     }
     return [
       el("h3", { id: "preview-result-title" }, "What would change"),
@@ -1189,18 +1201,24 @@
     return el("span", { class: "badge " + cls }, change);
   }
 
+  // countsCell shows a rule's matches now and under the candidate, and
+  // how many events would newly match (+) and stop matching (−): a rule
+  // can trade some events for others with the same count.
   function countsCell(rp) {
-    const d = rp.matches_candidate - rp.matches_now;
     return el("td", { class: "num", "data-testid": "preview-counts" },
       el("span", { class: "sr-only" }, "now "), String(rp.matches_now),
       el("span", { "aria-hidden": "true" }, " → "),
       el("span", { class: "sr-only" }, ", under the candidate "), el("strong", {}, String(rp.matches_candidate)),
-      d ? [" ", el("span", { class: "badge " + (d > 0 ? "delta-up" : "delta-down") }, (d > 0 ? "+" : "−") + Math.abs(d))] : null);
+      rp.newly ? [" ", el("span", { class: "badge delta-up", title: newlyText(rp) }, el("span", { class: "sr-only" }, ", newly matching "), "+" + rp.newly)] : null,
+      rp.no_longer ? [" ", el("span", { class: "badge delta-down", title: noLongerText(rp) }, el("span", { class: "sr-only" }, ", no longer matching "), "−" + rp.no_longer)] : null);
   }
+
+  const newlyText = (rp) => plural(rp.newly, "event") + " would newly match";
+  const noLongerText = (rp) => plural(rp.no_longer, "event") + " would no longer match";
 
   function previewRow(rp) {
     const diff = differs(rp);
-    return row({ "data-testid": "preview-row", "data-rule": rp.name, "data-change": rp.change, "data-now": rp.matches_now, "data-candidate": rp.matches_candidate, "data-differs": String(diff), class: diff ? "differs" : null }, PREVIEW_COLS,
+    return row({ "data-testid": "preview-row", "data-rule": rp.name, "data-change": rp.change, "data-now": rp.matches_now, "data-candidate": rp.matches_candidate, "data-newly": rp.newly, "data-no-longer": rp.no_longer, "data-differs": String(diff), class: diff ? "differs" : null }, PREVIEW_COLS,
       el("td", { class: "wrap" }, rp.name),
       el("td", {}, changeBadge(rp.change)),
       countsCell(rp),
@@ -1211,10 +1229,14 @@
     return [e.source, " ", el("strong", {}, e.event), " ", el("span", { class: "mono wrap" }, e.id), " · received ", fmtTime(e.received)];
   }
 
-  function refList(title, refs, testid) {
-    if (!refs || refs.length === 0) return null;
-    return el("div", { "data-testid": testid },
-      el("h5", {}, title),
+  // refList lists the first few events of count: the answer holds only
+  // the first ones, and the heading says how many there are in all.
+  function refList(title, count, refs, testid) {
+    if (!count) return null;
+    refs = refs || [];
+    const shown = refs.length < count ? "; the first " + refs.length + ":" : ":";
+    return el("div", { "data-testid": testid, "data-count": count },
+      el("h5", {}, title + shown),
       el("ul", { class: "plain" }, refs.map((e) => el("li", {}, eventRef(e)))));
   }
 
@@ -1231,10 +1253,12 @@
     return el("li", { class: "card" + (diff ? " differs" : ""), "data-testid": "preview-rule", "data-rule": rp.name },
       el("details", { open: diff || rp.errors > 0 },
         el("summary", {}, el("strong", {}, rp.name), " ", changeBadge(rp.change), " ",
-          el("span", { class: "muted" }, rp.matches_now + " → " + rp.matches_candidate + (rp.errors ? ", " + plural(rp.errors, "condition error") : ""))),
+          el("span", { class: "muted" }, rp.matches_now + " → " + rp.matches_candidate +
+            (rp.newly ? ", " + rp.newly + " newly" : "") + (rp.no_longer ? ", " + rp.no_longer + " no longer" : "") +
+            (rp.errors ? ", " + plural(rp.errors, "condition error") : ""))),
         el("p", {}, "Matches " + rp.matches_now + " under the rules in force, " + rp.matches_candidate + " under the candidate."),
-        refList("Would newly match (examples)", rp.newly_matching, "preview-newly"),
-        refList("Would no longer match (examples)", rp.no_longer_matching, "preview-no-longer"),
+        refList(newlyText(rp), rp.newly, rp.newly_matching, "preview-newly"),
+        refList(noLongerText(rp), rp.no_longer, rp.no_longer_matching, "preview-no-longer"),
         rp.errors ? el("div", {},
           el("h5", {}, plural(rp.errors, "event") + " made its condition fail"),
           el("ul", { class: "plain" }, (rp.error_samples || []).map((x) => el("li", {}, el("pre", { class: "error-text", "data-testid": "preview-error-sample" }, x))))) : null,
