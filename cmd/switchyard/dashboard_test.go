@@ -816,6 +816,55 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "no dead letters", `!document.getElementById("dl-empty").hidden`)
 	})
 
+	t.Run("preview counts past its examples", func(t *testing.T) {
+		// Every bulk vote's title says "pwned": far more events would newly
+		// match pwned-titles than the answer lists. The page gives the
+		// API's count and says it shows the first few.
+		req, err := json.Marshal(map[string]any{"name": "candidate.yaml", "rules": previewCandidate, "since": "1h", "last": 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := adminCall(t, http.MethodPost, p.admin+"/api/preview", token, req)
+		var res struct {
+			Rules []struct {
+				Name          string
+				Newly         int
+				NewlyMatching []json.RawMessage `json:"newly_matching"`
+			}
+		}
+		if err := json.Unmarshal(body, &res); err != nil || code != http.StatusOK {
+			t.Fatalf("the API answered %d %s", code, body)
+		}
+		newly, listed := -1, 0
+		for _, r := range res.Rules {
+			if r.Name == "pwned-titles" {
+				newly, listed = r.Newly, len(r.NewlyMatching)
+			}
+		}
+		if newly <= listed {
+			t.Fatalf("the API says %d events would newly match pwned-titles and lists %d: the test needs more than it lists", newly, listed)
+		}
+		b.do(t, "open the preview", chromedp.Click(chromedp.CSS("#nav-preview")))
+		b.waitJS(t, "the preview form", `document.getElementById("preview-rules")`)
+		b.do(t, "run the candidate on the last hour",
+			chromedp.SetValue(chromedp.CSS("#preview-rules"), previewCandidate),
+			chromedp.SetValue(chromedp.CSS("#preview-name"), "candidate.yaml"),
+			chromedp.Click(chromedp.CSS("#preview-by-since")),
+			chromedp.SetValue(chromedp.CSS("#preview-since"), "1h"),
+			chromedp.Click(chromedp.CSS("#preview-run")))
+		b.waitJS(t, "the verdict", `!document.getElementById("preview-result").hidden`)
+		if got := b.value(t, `document.querySelector('[data-testid="preview-row"][data-rule="pwned-titles"]').dataset.newly`); got != fmt.Sprint(newly) {
+			t.Errorf("the table says %s would newly match pwned-titles, the API %d", got, newly)
+		}
+		want := fmt.Sprintf("%d events would newly match; the first %d:", newly, listed)
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="pwned-titles"] [data-testid="preview-newly"] h5`); got != want {
+			t.Errorf("pwned-titles' examples are headed %q, want %q", got, want)
+		}
+		if n, err := eval[int](b, `document.querySelectorAll('[data-testid="preview-rule"][data-rule="pwned-titles"] [data-testid="preview-newly"] li').length`); err != nil || n != listed {
+			t.Errorf("%d examples listed (%v), want %d", n, err, listed)
+		}
+	})
+
 	t.Run("narrow window", func(t *testing.T) {
 		b.do(t, "resize", chromedp.EmulateViewport(380, 800), chromedp.Evaluate[chromedp.Void](`location.hash = "#/events/`+eventSeq+`"`))
 		b.waitJS(t, "the event at 380px", `document.querySelector('[data-testid="delivery-row"]')`)
@@ -823,7 +872,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("the page is %dpx wider than a 380px window (%v)", overflow, err)
 		}
 		b.do(t, "open the preview", chromedp.Evaluate[chromedp.Void](`location.hash = "#/preview"`))
-		b.waitJS(t, "the preview's last answer at 380px", `!document.getElementById("preview-error").hidden`)
+		b.waitJS(t, "the preview's last answer at 380px", `!document.getElementById("preview-result").hidden`)
 		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
 			t.Errorf("the preview is %dpx wider than a 380px window (%v)", overflow, err)
 		}
