@@ -185,9 +185,32 @@
     return el("span", { class: "badge outcome-" + known, "data-testid": "outcome" }, outcome || "?");
   }
 
-  function chips(names, hrefFor) {
+  // chips lists names; extra(name), if given, adds to a name's chip.
+  function chips(names, hrefFor, extra) {
     if (!names || names.length === 0) return el("span", { class: "muted" }, "none");
-    return el("ul", { class: "chips" }, names.map((n) => el("li", {}, hrefFor ? el("a", { href: hrefFor(n) }, n) : n)));
+    return el("ul", { class: "chips" }, names.map((n) => el("li", {}, hrefFor ? el("a", { href: hrefFor(n) }, n) : n, extra ? extra(n) : null)));
+  }
+
+  // A matched rule's firing may have been held back (muted; throttled):
+  // the event's record says by what, until when and why.
+  const heldOf = (r, rule) => (r.held || []).find((h) => h.rule === rule);
+
+  // heldBadge marks a held rule in a list of matched rules: how it was
+  // held, with the reason as its title and, for screen readers, as text.
+  function heldBadge(h) {
+    if (!h) return null;
+    return [" ", el("span", { class: "badge held", "data-testid": "held", "data-how": h.how, "data-by": h.by, title: h.reason },
+      h.how, el("span", { class: "sr-only" }, ": " + h.reason))];
+  }
+
+  // heldItem is a held firing in full, for the event's detail.
+  function heldItem(h) {
+    return el("li", { "data-testid": "held-reason", "data-rule": h.rule, "data-by": h.by },
+      el("strong", {}, h.rule), " ", el("span", { class: "badge held" }, h.how), " ",
+      el("span", { class: "wrap" }, h.reason),
+      el("div", { class: "muted" },
+        h.how === "muted" ? ["Mute ", el("a", { href: "#/mutes", class: "mono" }, h.by)] : ["By ", h.by],
+        " · held until ", fmtTime(h.until)));
   }
 
   function labelled(label, control) {
@@ -570,7 +593,7 @@
       el("td", {}, r.source),
       el("td", {}, el("a", { href: "#/events/" + encodeURIComponent(r.seq) }, r.event)),
       el("td", { class: "mono clip", title: r.id }, r.id),
-      el("td", { "data-testid": "event-rules" }, chips(r.rules),
+      el("td", { "data-testid": "event-rules" }, chips(r.rules, null, (n) => heldBadge(heldOf(r, n))),
         errs.length ? el("span", { class: "badge outcome-dead", title: errs.map((x) => x.rule + ": " + x.error).join("\n") }, errs.length + " condition error" + (errs.length > 1 ? "s" : "")) : null),
       deliveriesCell(r, d));
   }
@@ -662,7 +685,8 @@
           ["Happened", fmtTime(r.time)],
           ["Received", fmtTime(r.received)],
           ["Matched", fmtTime(r.at)],
-          ["Rules matched", el("div", { id: "event-rules" }, chips(r.rules, (n) => "#/events" + query({ rule: n })))],
+          ["Rules matched", el("div", { id: "event-rules" }, chips(r.rules, (n) => "#/events" + query({ rule: n }), (n) => heldBadge(heldOf(r, n))))],
+          (r.held || []).length ? ["Held back", el("ul", { id: "event-held", class: "plain" }, r.held.map(heldItem))] : null,
           (r.errors || []).length ? ["Condition errors", el("ul", { id: "event-rule-errors", class: "plain" }, r.errors.map((x) => el("li", {}, el("strong", {}, x.rule), ": ", el("span", { class: "error-text" }, x.error))))] : null,
           ["Deliveries created", String(r.jobs)],
         ]));
