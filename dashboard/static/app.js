@@ -57,6 +57,7 @@
   const SOURCE_COLS = ["Name", "Vendor", "URL path"];
   const RULE_COLS = ["Name", "Sources", "When", "Actions", "Matches", "Errors"];
   const PREVIEW_COLS = ["Rule", "Change", "Matches now → candidate", "Condition errors"];
+  const MUTE_COLS = ["Rule", "Condition", "Comment", "Ends", "Mute", "Action"];
 
   function table(id, caption, cols, body) {
     return el("div", { class: "table-wrap" },
@@ -168,6 +169,25 @@
     const d = new Date(iso);
     if (isNaN(d)) return el("span", {}, iso);
     return el("time", { datetime: iso, title: iso }, d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }));
+  }
+
+  // fmtAt is a time of day (with the date), short: "01/05/2026, 14:05".
+  function fmtAt(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  }
+
+  // fmtIn says how long until a time: "in 1h 12m", "in 3d 4h", "in 40s".
+  // It rounds up, so that a mute of 2h just added ends "in 2h".
+  function fmtIn(iso, now) {
+    const ms = new Date(iso) - now;
+    if (isNaN(ms)) return "";
+    if (ms <= 0) return "ending now";
+    if (ms < 60000) return "in " + Math.ceil(ms / 1000) + "s";
+    const m = Math.ceil(ms / 60000);
+    const [d, h, min] = [Math.floor(m / 1440), Math.floor((m % 1440) / 60), m % 60];
+    const parts = d ? [d + "d", h && h + "h"] : h ? [h + "h", min && min + "m"] : [min + "m"];
+    return "in " + parts.filter(Boolean).join(" ");
   }
 
   function fmtMS(ms) {
@@ -1289,6 +1309,183 @@
         example));
   }
 
+  // ---------------------------------------------------------------- mutes
+
+  // The mute form keeps what was typed while the operator looks elsewhere.
+  const muteState = { rule: "", for: "2h", comment: "", when: "" };
+  const MUTE_DURATIONS = ["30m", "1h", "2h", "4h", "8h", "24h", "72h", "168h"];
+
+  // field is labelled() with a line of help the control is described by.
+  function field(label, control, help) {
+    const helpID = control.id + "-help";
+    control.setAttribute("aria-describedby", helpID);
+    return el("div", { class: "field" }, el("label", { for: control.id }, label), control, el("p", { id: helpID, class: "help muted" }, help));
+  }
+
+  function mutesView() {
+    const error = el("p", { id: "mutes-error", class: "error", role: "alert", hidden: true });
+    const message = el("p", { id: "mutes-message", class: "notice-line", role: "status", hidden: true });
+    const body = el("tbody", { id: "mutes-body" });
+    const empty = el("p", { id: "mutes-empty", class: "muted", hidden: true }, "No mutes in force: every matched rule fires.");
+    const count = el("span", { id: "mutes-count", class: "muted" });
+    const listTitle = el("h3", { id: "mutes-title", tabindex: "-1" }, "In force ", count);
+    const list = table("mutes-table", "Mutes in force, the soonest to end first", MUTE_COLS, body);
+    list.hidden = true; // until the first read
+    let seen = null; // id -> mute, as of the last refresh (null before the first)
+
+    const ruleSel = select("mute-rule", "rule", "Choose a rule", [], muteState.rule);
+    ruleSel.required = true;
+    const dur = el("input", { id: "mute-for", name: "for", type: "text", required: true, spellcheck: "false", autocomplete: "off", list: "mute-for-choices", value: muteState.for });
+    const comment = el("input", { id: "mute-comment", name: "comment", type: "text", required: true, autocomplete: "off", value: muteState.comment });
+    const when = el("input", { id: "mute-when", name: "when", type: "text", spellcheck: "false", autocomplete: "off", placeholder: "data.post.id == 99", value: muteState.when });
+    const add = el("button", { type: "submit", id: "mute-add" }, "Add mute");
+    const formError = el("p", { id: "mute-form-error", class: "error-text", role: "alert", hidden: true });
+    const formStatus = el("p", { id: "mute-form-status", class: "notice-line", role: "status", hidden: true });
+    const form = el("form", { id: "mute-form", class: "stack", "aria-labelledby": "mute-form-title" },
+      field("Rule", ruleSel, "The rule whose firings to hold back."),
+      field("For", dur, "How long, such as 30m, 2h or 72h. The mute then ends by itself."),
+      el("datalist", { id: "mute-for-choices" }, MUTE_DURATIONS.map((v) => el("option", { value: v }))),
+      field("Comment", comment, "Why: every firing it holds back is recorded with it."),
+      field("Only when (optional)", when, "A condition, written as a rule's when: only the firings whose event it holds for are muted. Empty: every firing of the rule."),
+      el("div", { class: "buttons" }, add),
+      formError,
+      formStatus);
+    const save = () => Object.assign(muteState, { rule: ruleSel.value, for: dur.value, comment: comment.value, when: when.value });
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+
+    let adding = false;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (adding) return;
+      showMessage(formError, "");
+      showMessage(formStatus, "");
+      const req = { rule: ruleSel.value, for: dur.value.trim(), comment: comment.value.trim() };
+      if (when.value.trim()) req.when = when.value.trim();
+      adding = true;
+      add.setAttribute("aria-disabled", "true");
+      try {
+        const m = await api("POST", "api/mutes", req);
+        if (seen) seen.set(m.id, m); // said here; the refresh need not say it again
+        comment.value = when.value = "";
+        save();
+        showMessage(formStatus, "Muted " + m.rule + (m.when ? " when " + m.when : "") + " until " + fmtAt(m.ends) + " (mute " + m.id + ").");
+      } catch (e) {
+        // The API's answer, word for word: it names what to fix.
+        showMessage(formError, e.message);
+      } finally {
+        adding = false;
+        add.removeAttribute("aria-disabled");
+      }
+      if (view.live()) view.refresh().catch((e) => view.fail(e));
+    });
+
+    // expire ends a mute now. The focus, on its Expire button, goes to the
+    // next mute's (or the previous one's), or to the list's title.
+    async function expire(m) {
+      showMessage(message, "");
+      showMessage(error, "");
+      const rows = [...body.children];
+      const at = rows.findIndex((r) => r.dataset.key === m.id);
+      const next = rows[at + 1] || rows[at - 1];
+      const nextKey = next ? next.dataset.key : null;
+      try {
+        await api("DELETE", "api/mutes/" + encodeURIComponent(m.id));
+        showMessage(message, "Expired mute " + m.id + " of " + m.rule + ": its firings go out again.");
+      } catch (e) {
+        if (e.status === 404) showMessage(message, "Mute " + m.id + " of " + m.rule + " had already ended.");
+        else showMessage(error, e.message);
+      }
+      if (seen) seen.delete(m.id); // said here
+      if (!view.live()) return;
+      try {
+        await view.refresh();
+      } catch (e) {
+        view.fail(e);
+      }
+      const lost = document.activeElement === $("main") || document.activeElement === document.body;
+      if (!lost || !view.live()) return;
+      const target = nextKey && [...body.children].find((r) => r.dataset.key === nextKey);
+      (target ? target.querySelector('[data-testid="expire"]') : listTitle).focus();
+    }
+
+    function muteRow(m) {
+      const ruleID = "mute-" + m.id + "-rule";
+      const expireButton = el("button", { type: "button", class: "danger", "data-testid": "expire", "aria-describedby": ruleID }, "Expire");
+      twoStep(expireButton, () => ({ question: "Expire the mute of " + m.rule + " now? Click again" }), () => expire(m));
+      return row({ "data-testid": "mute-row", "data-id": m.id, "data-rule": m.rule }, MUTE_COLS,
+        el("td", { id: ruleID }, m.rule),
+        el("td", { "data-testid": "mute-when" }, m.when ? el("code", { class: "wrap" }, m.when) : el("span", { class: "muted" }, "every firing")),
+        el("td", { class: "wrap", "data-testid": "mute-comment" }, m.comment),
+        el("td", { "data-testid": "mute-ends" }, fmtTime(m.ends), " ", el("span", { class: "muted", "data-ends": m.ends }, "(" + fmtIn(m.ends, Date.now()) + ")")),
+        el("td", {}, el("span", { class: "mono" }, m.id), el("div", { class: "muted" }, "added ", fmtTime(m.created))),
+        el("td", {}, expireButton));
+    }
+
+    // The rule menu follows the rules in force, in place, so that it keeps
+    // the focus and the choice across a reload.
+    let menuFor = null;
+    function fillRules(names) {
+      const key = JSON.stringify(names);
+      if (key === menuFor) return;
+      menuFor = key;
+      const filled = select("mute-rule", "rule", "Choose a rule", names, ruleSel.value || muteState.rule);
+      ruleSel.replaceChildren(...filled.children);
+      ruleSel.value = filled.value;
+    }
+
+    const view = {
+      title: "Mutes",
+      render() {
+        return [
+          el("h2", { tabindex: "-1" }, "Mutes"),
+          el("p", { class: "muted" }, "A mute holds back a rule's firings for a while, as Alertmanager's silences do: a muted firing makes no delivery, and its event says which mute held it. A mute ends by itself; Expire ends it now. The command line has the same: ",
+            el("code", {}, "switchyard mute add"), ", ", el("code", {}, "list"), ", ", el("code", {}, "expire"), "."),
+          error,
+          listTitle,
+          message,
+          list,
+          empty,
+          el("h3", { id: "mute-form-title" }, "Add a mute"),
+          form,
+        ];
+      },
+      async refresh() {
+        const [res, m] = await Promise.all([api("GET", "api/mutes"), meta().catch(() => null)]);
+        if (!view.live()) return "";
+        showMessage(error, "");
+        if (m) fillRules(ruleNames(m));
+        const mutes = (res && res.mutes) || [];
+        syncChildren(body, mutes, (x) => x.id, muteRow);
+        // A kept row's "in 1h 12m" moves on; it is not in a live region.
+        const now = Date.now();
+        for (const span of body.querySelectorAll("[data-ends]")) {
+          const t = "(" + fmtIn(span.dataset.ends, now) + ")";
+          if (span.textContent !== t) span.textContent = t;
+        }
+        setText(count, "(" + mutes.length + ")");
+        showMessage(empty, mutes.length ? "" : "No mutes in force: every matched rule fires.");
+        list.hidden = mutes.length === 0;
+        // What changed: mutes added elsewhere (the command line, another
+        // tab), mutes that ended by themselves.
+        const said = [];
+        if (seen) {
+          const ids = new Set(mutes.map((x) => x.id));
+          const fresh = mutes.filter((x) => !seen.has(x.id));
+          const gone = [...seen.values()].filter((x) => !ids.has(x.id));
+          if (fresh.length) said.push(plural(fresh.length, "new mute") + ": " + fresh.map((x) => x.rule + " until " + fmtAt(x.ends)).join(", "));
+          if (gone.length) said.push(plural(gone.length, "mute") + " ended: " + gone.map((x) => x.rule + " (" + x.id + ")").join(", "));
+        }
+        seen = new Map(mutes.map((x) => [x.id, x]));
+        return said.join("; ");
+      },
+      fail(e) {
+        showMessage(error, e.message);
+      },
+    };
+    return view;
+  }
+
   // ---------------------------------------------------------------- router
 
   let current = null;
@@ -1324,6 +1521,8 @@
         return tryView();
       case "preview":
         return previewView();
+      case "mutes":
+        return mutesView();
       default:
         return null;
     }
