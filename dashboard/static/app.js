@@ -1545,6 +1545,8 @@
     }
     view.live = () => gen === generation;
     current = view;
+    // What the last view announced is not about this one.
+    setText($("status"), "");
     document.title = view.title + " · Switchyard";
     fill(main, view.render());
     const h = main.querySelector("h2");
