@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -865,6 +866,140 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("mute a rule from the page", func(t *testing.T) {
+		b.do(t, "open mutes", chromedp.Click(chromedp.CSS("#nav-mutes")))
+		b.waitJS(t, "no mutes, and the rules in the menu", `!document.getElementById("mutes-empty").hidden && [...document.querySelectorAll("#mute-rule option")].some(o => o.value === "vote-to-crm")`)
+		mutesInForce := func(t *testing.T) []struct{ ID, Rule, When, Comment string } {
+			t.Helper()
+			code, body := adminCall(t, http.MethodGet, p.admin+"/api/mutes", token, nil)
+			var res struct {
+				Mutes []struct{ ID, Rule, When, Comment string }
+			}
+			if err := json.Unmarshal(body, &res); err != nil || code != http.StatusOK {
+				t.Fatalf("GET /api/mutes answered %d %s", code, body)
+			}
+			return res.Mutes
+		}
+
+		// A mistake gets the API's own answer, word for word, and adds nothing.
+		const comment = `launch day <img src=x id=pwned> & "quotes"`
+		const when = `data.post.id == 99`
+		b.do(t, "ask for a mute with a duration the API refuses",
+			chromedp.SetValue(chromedp.CSS("#mute-rule"), "vote-to-crm"),
+			chromedp.SetValue(chromedp.CSS("#mute-for"), "2 hours"),
+			chromedp.SetValue(chromedp.CSS("#mute-comment"), comment),
+			chromedp.SetValue(chromedp.CSS("#mute-when"), when),
+			chromedp.Click(chromedp.CSS("#mute-add")))
+		b.waitJS(t, "the refusal", `!document.getElementById("mute-form-error").hidden`)
+		req, err := json.Marshal(map[string]string{"rule": "vote-to-crm", "for": "2 hours", "comment": comment, "when": when})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
+		var apiErr struct{ Error string }
+		if err := json.Unmarshal(body, &apiErr); err != nil || code != http.StatusBadRequest {
+			t.Fatalf("the API answered %d %s", code, body)
+		}
+		if got := b.text(t, "#mute-form-error"); got != apiErr.Error {
+			t.Errorf("the page says %q, the API %q", got, apiErr.Error)
+		}
+		if n := len(mutesInForce(t)); n != 0 {
+			t.Fatalf("a refused mute was added: %d in force", n)
+		}
+
+		b.do(t, "ask for two hours", chromedp.SetValue(chromedp.CSS("#mute-for"), "2h"), chromedp.Click(chromedp.CSS("#mute-add")))
+		b.waitJS(t, "the mute listed", `document.querySelector('[data-testid="mute-row"]')`)
+		ms := mutesInForce(t)
+		if len(ms) != 1 || ms[0].Rule != "vote-to-crm" || ms[0].When != when || ms[0].Comment != comment {
+			t.Fatalf("mutes in force: %+v", ms)
+		}
+		id := ms[0].ID
+		muteRow := `[data-testid="mute-row"][data-id="` + id + `"]`
+		got := b.text(t, muteRow)
+		for _, want := range []string{"vote-to-crm", when, comment, id} {
+			if !strings.Contains(got, want) {
+				t.Errorf("the mute's row %q lacks %q", got, want)
+			}
+		}
+		if ends := b.text(t, muteRow+` [data-testid="mute-ends"]`); !regexp.MustCompile(`\(in (2h|1h 5\dm)\)$`).MatchString(ends) {
+			t.Errorf("the mute ends %q, want it in 2h", ends)
+		}
+		if got := b.text(t, "#mute-form-status"); !strings.Contains(got, "Muted vote-to-crm") || !strings.Contains(got, id) {
+			t.Errorf("the form says %q", got)
+		}
+		if hidden := b.value(t, `String(document.getElementById("mute-form-error").hidden)`); hidden != "true" {
+			t.Errorf("the earlier refusal is still shown: %q", b.text(t, "#mute-form-error"))
+		}
+		if left := b.value(t, `document.getElementById("mute-comment").value`); left != "" {
+			t.Errorf("the comment %q is left in the form", left)
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+		b.screenshot(t, "mutes")
+
+		// A vote on post 99: vote-to-crm matches it, and the mute holds it.
+		send(t, strings.Replace(vote, "vg3EGg2wcHgd8nMl", "muted-vote-1", 1))
+		b.do(t, "open events", chromedp.Click(chromedp.CSS("#nav-events")))
+		heldRow := `[...document.querySelectorAll('[data-testid="event-row"]')].find(r => r.textContent.includes("muted-vote-1"))`
+		b.waitJS(t, "the held event", heldRow)
+		badge := b.value(t, `(h => h ? [h.textContent, h.dataset.by, h.title].join("|") : "no badge")(`+heldRow+`.querySelector('[data-testid="event-rules"] [data-testid="held"]'))`)
+		reason := "muted by mute " + id + " until "
+		if !strings.HasPrefix(badge, "muted") || !strings.Contains(badge, "|"+id+"|"+reason) || !strings.HasSuffix(badge, ": "+comment) {
+			t.Errorf("the event's rule is badged %q, want muted by %s with the reason", badge, id)
+		}
+		if got := b.value(t, heldRow+`.querySelector('[data-testid="event-deliveries"]').textContent`); got != "none" {
+			t.Errorf("a muted firing shows deliveries %q", got)
+		}
+		seq := b.value(t, heldRow+`.dataset.seq`)
+		b.do(t, "open the held event", chromedp.Click(chromedp.CSS(`[data-testid="event-row"][data-seq="`+seq+`"] a`)))
+		b.waitJS(t, "the reason in full", `document.querySelector('[data-testid="held-reason"][data-rule="vote-to-crm"]')`)
+		if got := b.text(t, `[data-testid="held-reason"]`); !strings.Contains(got, reason) || !strings.Contains(got, ": "+comment) {
+			t.Errorf("the event's detail says %q, want %q… and the comment", got, reason)
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+		b.screenshot(t, "event-muted")
+
+		b.do(t, "follow the link to the mute", chromedp.Click(chromedp.CSS(`[data-testid="held-reason"] a[href="#/mutes"]`)))
+		expire := muteRow + ` [data-testid="expire"]`
+		b.waitJS(t, "the mute", `document.querySelector('`+expire+`')`)
+		b.do(t, "click Expire once", chromedp.Click(chromedp.CSS(expire)))
+		b.waitJS(t, "the question", `document.querySelector('`+expire+`').textContent.includes("Click again")`)
+		if n := len(mutesInForce(t)); n != 1 {
+			t.Fatalf("one click expired the mute: %d in force", n)
+		}
+		b.do(t, "confirm", chromedp.Click(chromedp.CSS(expire)))
+		b.waitJS(t, "the list empty", `!document.getElementById("mutes-empty").hidden && !document.querySelector('[data-testid="mute-row"]')`)
+		if got := b.text(t, "#mutes-message"); !strings.Contains(got, "Expired mute "+id) {
+			t.Errorf("the page says %q", got)
+		}
+		if got := b.value(t, `document.activeElement.id`); got != "mutes-title" {
+			t.Errorf("with its row gone, the focus is on %q, want the list's title", got)
+		}
+		if n := len(mutesInForce(t)); n != 0 {
+			t.Errorf("%d mutes in force after Expire", n)
+		}
+
+		// A mute added and expired elsewhere (the command line, a script)
+		// shows up by itself, and the live region says so, once each.
+		req, err = json.Marshal(map[string]string{"rule": "posts-only", "for": "1h", "comment": "from a script"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body = adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
+		var added struct{ ID string }
+		if err := json.Unmarshal(body, &added); err != nil || code != http.StatusCreated {
+			t.Fatalf("POST /api/mutes answered %d %s", code, body)
+		}
+		b.waitJS(t, "the mute added elsewhere", `document.querySelector('[data-testid="mute-row"][data-id="`+added.ID+`"]') && document.getElementById("status").textContent.includes("1 new mute: posts-only")`)
+		if code, body := adminCall(t, http.MethodDelete, p.admin+"/api/mutes/"+added.ID, token, nil); code != http.StatusNoContent {
+			t.Fatalf("DELETE /api/mutes/%s answered %d %s", added.ID, code, body)
+		}
+		b.waitJS(t, "the mute gone", `!document.querySelector('[data-testid="mute-row"]') && document.getElementById("status").textContent.includes("1 mute ended: posts-only (`+added.ID+`)")`)
+	})
+
 	t.Run("narrow window", func(t *testing.T) {
 		b.do(t, "resize", chromedp.EmulateViewport(380, 800), chromedp.Evaluate[chromedp.Void](`location.hash = "#/events/`+eventSeq+`"`))
 		b.waitJS(t, "the event at 380px", `document.querySelector('[data-testid="delivery-row"]')`)
@@ -875,6 +1010,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "the preview's last answer at 380px", `!document.getElementById("preview-result").hidden`)
 		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
 			t.Errorf("the preview is %dpx wider than a 380px window (%v)", overflow, err)
+		}
+		b.do(t, "open the mutes", chromedp.Evaluate[chromedp.Void](`location.hash = "#/mutes"`))
+		b.waitJS(t, "the mutes at 380px", `!document.getElementById("mutes-empty").hidden`)
+		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
+			t.Errorf("the mutes page is %dpx wider than a 380px window (%v)", overflow, err)
 		}
 	})
 }
