@@ -1339,7 +1339,8 @@
     const comment = el("input", { id: "mute-comment", name: "comment", type: "text", required: true, autocomplete: "off", value: muteState.comment });
     const when = el("input", { id: "mute-when", name: "when", type: "text", spellcheck: "false", autocomplete: "off", placeholder: "data.post.id == 99", value: muteState.when });
     const add = el("button", { type: "submit", id: "mute-add" }, "Add mute");
-    const formError = el("p", { id: "mute-form-error", class: "error-text", role: "alert", hidden: true });
+    // A condition's error points at its column: keep it monospaced.
+    const formError = el("pre", { id: "mute-form-error", class: "error-text", role: "alert", hidden: true });
     const formStatus = el("p", { id: "mute-form-status", class: "notice-line", role: "status", hidden: true });
     const form = el("form", { id: "mute-form", class: "stack", "aria-labelledby": "mute-form-title" },
       field("Rule", ruleSel, "The rule whose firings to hold back."),
@@ -1392,11 +1393,15 @@
       try {
         await api("DELETE", "api/mutes/" + encodeURIComponent(m.id));
         showMessage(message, "Expired mute " + m.id + " of " + m.rule + ": its firings go out again.");
+        if (seen) seen.delete(m.id); // said here
       } catch (e) {
-        if (e.status === 404) showMessage(message, "Mute " + m.id + " of " + m.rule + " had already ended.");
-        else showMessage(error, e.message);
+        if (e.status !== 404) {
+          showMessage(error, e.message);
+          return;
+        }
+        showMessage(message, "Mute " + m.id + " of " + m.rule + " had already ended.");
+        if (seen) seen.delete(m.id);
       }
-      if (seen) seen.delete(m.id); // said here
       if (!view.live()) return;
       try {
         await view.refresh();
