@@ -884,30 +884,39 @@ func TestDashboardInBrowser(t *testing.T) {
 		// A mistake gets the API's own answer, word for word, and adds nothing.
 		const comment = `launch day <img src=x id=pwned> & "quotes"`
 		const when = `data.post.id == 99`
-		b.do(t, "ask for a mute with a duration the API refuses",
-			chromedp.SetValue(chromedp.CSS("#mute-rule"), "vote-to-crm"),
-			chromedp.SetValue(chromedp.CSS("#mute-for"), "2 hours"),
-			chromedp.SetValue(chromedp.CSS("#mute-comment"), comment),
-			chromedp.SetValue(chromedp.CSS("#mute-when"), when),
-			chromedp.Click(chromedp.CSS("#mute-add")))
-		b.waitJS(t, "the refusal", `!document.getElementById("mute-form-error").hidden`)
-		req, err := json.Marshal(map[string]string{"rule": "vote-to-crm", "for": "2 hours", "comment": comment, "when": when})
-		if err != nil {
-			t.Fatal(err)
+		for _, tc := range []struct{ name, dur, when string }{
+			{"duration", "2 hours", when},
+			{"condition", "2h", "data.post.id =="},
+		} {
+			t.Run("refused "+tc.name, func(t *testing.T) {
+				b.do(t, "ask for a mute the API refuses",
+					chromedp.Evaluate[chromedp.Void](`document.getElementById("mute-form-error").hidden = true`),
+					chromedp.SetValue(chromedp.CSS("#mute-rule"), "vote-to-crm"),
+					chromedp.SetValue(chromedp.CSS("#mute-for"), tc.dur),
+					chromedp.SetValue(chromedp.CSS("#mute-comment"), comment),
+					chromedp.SetValue(chromedp.CSS("#mute-when"), tc.when),
+					chromedp.Click(chromedp.CSS("#mute-add")))
+				b.waitJS(t, "the refusal", `!document.getElementById("mute-form-error").hidden`)
+				req, err := json.Marshal(map[string]string{"rule": "vote-to-crm", "for": tc.dur, "comment": comment, "when": tc.when})
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, body := adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
+				var apiErr struct{ Error string }
+				if err := json.Unmarshal(body, &apiErr); err != nil || code != http.StatusBadRequest {
+					t.Fatalf("the API answered %d %s", code, body)
+				}
+				if got := b.text(t, "#mute-form-error"); got != apiErr.Error {
+					t.Errorf("the page says %q, the API %q", got, apiErr.Error)
+				}
+				if n := len(mutesInForce(t)); n != 0 {
+					t.Fatalf("a refused mute was added: %d in force", n)
+				}
+			})
 		}
-		code, body := adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
-		var apiErr struct{ Error string }
-		if err := json.Unmarshal(body, &apiErr); err != nil || code != http.StatusBadRequest {
-			t.Fatalf("the API answered %d %s", code, body)
-		}
-		if got := b.text(t, "#mute-form-error"); got != apiErr.Error {
-			t.Errorf("the page says %q, the API %q", got, apiErr.Error)
-		}
-		if n := len(mutesInForce(t)); n != 0 {
-			t.Fatalf("a refused mute was added: %d in force", n)
-		}
+		b.screenshot(t, "mutes-refused")
 
-		b.do(t, "ask for two hours", chromedp.SetValue(chromedp.CSS("#mute-for"), "2h"), chromedp.Click(chromedp.CSS("#mute-add")))
+		b.do(t, "ask for two hours", chromedp.SetValue(chromedp.CSS("#mute-when"), when), chromedp.Click(chromedp.CSS("#mute-add")))
 		b.waitJS(t, "the mute listed", `document.querySelector('[data-testid="mute-row"]')`)
 		ms := mutesInForce(t)
 		if len(ms) != 1 || ms[0].Rule != "vote-to-crm" || ms[0].When != when || ms[0].Comment != comment {
@@ -984,11 +993,11 @@ func TestDashboardInBrowser(t *testing.T) {
 
 		// A mute added and expired elsewhere (the command line, a script)
 		// shows up by itself, and the live region says so, once each.
-		req, err = json.Marshal(map[string]string{"rule": "posts-only", "for": "1h", "comment": "from a script"})
+		req, err := json.Marshal(map[string]string{"rule": "posts-only", "for": "1h", "comment": "from a script"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, body = adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
+		code, body := adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
 		var added struct{ ID string }
 		if err := json.Unmarshal(body, &added); err != nil || code != http.StatusCreated {
 			t.Fatalf("POST /api/mutes answered %d %s", code, body)
