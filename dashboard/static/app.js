@@ -1422,8 +1422,9 @@
         el("td", { id: ruleID }, m.rule),
         el("td", { "data-testid": "mute-when" }, m.when ? el("code", { class: "wrap" }, m.when) : el("span", { class: "muted" }, "every firing")),
         el("td", { class: "wrap", "data-testid": "mute-comment" }, m.comment),
-        el("td", { "data-testid": "mute-ends" }, fmtTime(m.ends), " ", el("span", { class: "muted", "data-ends": m.ends }, "(" + fmtIn(m.ends, Date.now()) + ")")),
-        el("td", {}, el("span", { class: "mono" }, m.id), el("div", { class: "muted" }, "added ", fmtTime(m.created))),
+        // One child per cell, so that a narrow window's card keeps it beside its label.
+        el("td", { "data-testid": "mute-ends" }, el("span", {}, fmtTime(m.ends), " ", el("span", { class: "muted", "data-ends": m.ends }, "(" + fmtIn(m.ends, Date.now()) + ")"))),
+        el("td", {}, el("div", {}, el("span", { class: "mono" }, m.id), el("div", { class: "muted" }, "added ", fmtTime(m.created)))),
         el("td", {}, expireButton));
     }
 
