@@ -960,6 +960,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got := b.value(t, heldRow+`.querySelector('[data-testid="event-deliveries"]').textContent`); got != "none" {
 			t.Errorf("a muted firing shows deliveries %q", got)
 		}
+		b.screenshot(t, "events-muted")
 		seq := b.value(t, heldRow+`.dataset.seq`)
 		b.do(t, "open the held event", chromedp.Click(chromedp.CSS(`[data-testid="event-row"][data-seq="`+seq+`"] a`)))
 		b.waitJS(t, "the reason in full", `document.querySelector('[data-testid="held-reason"][data-rule="vote-to-crm"]')`)
