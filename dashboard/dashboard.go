@@ -1,8 +1,8 @@
 // Package dashboard serves the operator's page of the admin listener: a
 // hand-written HTML, JavaScript and CSS bundle embedded in the binary, with
 // no build step and nothing fetched from elsewhere. The page reads the admin
-// API (events, deliveries, dead letters, rules, the dry run) with fetch from
-// the same origin; it holds no data of its own, so serving it needs no
+// API (events, deliveries, dead letters, rules, mutes, the dry run and the
+// preview) with fetch from the same origin; it holds no data of its own, so serving it needs no
 // authentication. The API it calls does.
 //
 // Mount it on the admin router at both of its paths:

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -605,9 +606,6 @@ func TestDashboardInBrowser(t *testing.T) {
 		acceptedBefore, _ := sink.counts()
 		b.do(t, "open the preview", chromedp.Click(chromedp.CSS("#nav-preview")))
 		b.waitJS(t, "the preview form", `document.getElementById("preview-rules")`)
-		if got := b.text(t, "#preview-bounds"); !strings.Contains(got, "10,000 events") || !strings.Contains(got, "10 s") {
-			t.Errorf("the page does not state the preview's bounds: %q", got)
-		}
 		b.do(t, "paste a candidate and run it on the last hour",
 			chromedp.SetValue(chromedp.CSS("#preview-rules"), previewCandidate),
 			chromedp.Click(chromedp.CSS("#preview-by-since")),
@@ -616,6 +614,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "the preview's verdict", `!document.getElementById("preview-result").hidden`)
 		if got := b.text(t, "#preview-window"); !strings.Contains(got, "read 2 stored events") || !strings.Contains(got, "since 1h") {
 			t.Errorf("window %q, want the two events received since 1h", got)
+		}
+		// The bounds are the server's, as its answer states them.
+		if got := b.text(t, "#preview-bounds"); !strings.Contains(got, "10,000 events") || !strings.Contains(got, "10 s") {
+			t.Errorf("the page does not state the preview's bounds: %q", got)
 		}
 		for _, tc := range []struct {
 			rule, change, now, candidate, errors, differs string
@@ -634,8 +636,11 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got := b.text(t, `[data-testid="preview-row"][data-rule="vote-to-crm"] [data-testid="preview-counts"]`); !strings.Contains(got, "1") || !strings.Contains(got, "2") || !strings.Contains(got, "+1") {
 			t.Errorf("vote-to-crm's counts read %q, want 1 → 2 (+1)", got)
 		}
-		if got := b.text(t, `[data-testid="preview-rule"][data-rule="vote-to-crm"] [data-testid="preview-newly"]`); !strings.Contains(got, "unmatched-vote-1") {
-			t.Errorf("vote-to-crm would newly match %q, want the vote on post 100", got)
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="vote-to-crm"] [data-testid="preview-newly"]`); !strings.Contains(got, "1 event would newly match:") || !strings.Contains(got, "unmatched-vote-1") {
+			t.Errorf("vote-to-crm would newly match %q, want the vote on post 100, counted", got)
+		}
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="posts-only"]`); strings.Contains(got, "no longer match") {
+			t.Errorf("posts-only, which matched nothing, would no longer match something: %q", got)
 		}
 		pw := b.text(t, `[data-testid="preview-rule"][data-rule="pwned-titles"]`)
 		if !strings.Contains(pw, "POST ${SINK}/pwned") || !strings.Contains(pw, "id=pwned") {
@@ -815,6 +820,199 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitJS(t, "no dead letters", `!document.getElementById("dl-empty").hidden`)
 	})
 
+	t.Run("preview counts past its examples", func(t *testing.T) {
+		// Every bulk vote's title says "pwned": far more events would newly
+		// match pwned-titles than the answer lists. The page gives the
+		// API's count and says it shows the first few.
+		req, err := json.Marshal(map[string]any{"name": "candidate.yaml", "rules": previewCandidate, "since": "1h", "last": 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := adminCall(t, http.MethodPost, p.admin+"/api/preview", token, req)
+		var res struct {
+			Rules []struct {
+				Name          string
+				Newly         int
+				NewlyMatching []json.RawMessage `json:"newly_matching"`
+			}
+		}
+		if err := json.Unmarshal(body, &res); err != nil || code != http.StatusOK {
+			t.Fatalf("the API answered %d %s", code, body)
+		}
+		newly, listed := -1, 0
+		for _, r := range res.Rules {
+			if r.Name == "pwned-titles" {
+				newly, listed = r.Newly, len(r.NewlyMatching)
+			}
+		}
+		if newly <= listed {
+			t.Fatalf("the API says %d events would newly match pwned-titles and lists %d: the test needs more than it lists", newly, listed)
+		}
+		b.do(t, "open the preview", chromedp.Click(chromedp.CSS("#nav-preview")))
+		b.waitJS(t, "the preview form", `document.getElementById("preview-rules")`)
+		b.do(t, "run the candidate on the last hour",
+			chromedp.SetValue(chromedp.CSS("#preview-rules"), previewCandidate),
+			chromedp.SetValue(chromedp.CSS("#preview-name"), "candidate.yaml"),
+			chromedp.Click(chromedp.CSS("#preview-by-since")),
+			chromedp.SetValue(chromedp.CSS("#preview-since"), "1h"),
+			chromedp.Click(chromedp.CSS("#preview-run")))
+		b.waitJS(t, "the verdict", `!document.getElementById("preview-result").hidden`)
+		if got := b.value(t, `document.querySelector('[data-testid="preview-row"][data-rule="pwned-titles"]').dataset.newly`); got != fmt.Sprint(newly) {
+			t.Errorf("the table says %s would newly match pwned-titles, the API %d", got, newly)
+		}
+		want := fmt.Sprintf("%d events would newly match; the first %d:", newly, listed)
+		if got := b.text(t, `[data-testid="preview-rule"][data-rule="pwned-titles"] [data-testid="preview-newly"] h5`); got != want {
+			t.Errorf("pwned-titles' examples are headed %q, want %q", got, want)
+		}
+		if n, err := eval[int](b, `document.querySelectorAll('[data-testid="preview-rule"][data-rule="pwned-titles"] [data-testid="preview-newly"] li').length`); err != nil || n != listed {
+			t.Errorf("%d examples listed (%v), want %d", n, err, listed)
+		}
+	})
+
+	t.Run("mute a rule from the page", func(t *testing.T) {
+		b.do(t, "open mutes", chromedp.Click(chromedp.CSS("#nav-mutes")))
+		b.waitJS(t, "no mutes, and the rules in the menu", `!document.getElementById("mutes-empty").hidden && [...document.querySelectorAll("#mute-rule option")].some(o => o.value === "vote-to-crm")`)
+		mutesInForce := func(t *testing.T) []struct{ ID, Rule, When, Comment string } {
+			t.Helper()
+			code, body := adminCall(t, http.MethodGet, p.admin+"/api/mutes", token, nil)
+			var res struct {
+				Mutes []struct{ ID, Rule, When, Comment string }
+			}
+			if err := json.Unmarshal(body, &res); err != nil || code != http.StatusOK {
+				t.Fatalf("GET /api/mutes answered %d %s", code, body)
+			}
+			return res.Mutes
+		}
+
+		// A mistake gets the API's own answer, word for word, and adds nothing.
+		const comment = `launch day <img src=x id=pwned> & "quotes"`
+		const when = `data.post.id == 99`
+		for _, tc := range []struct{ name, dur, when string }{
+			{"duration", "2 hours", when},
+			{"condition", "2h", "data.post.id =="},
+		} {
+			t.Run("refused "+tc.name, func(t *testing.T) {
+				b.do(t, "ask for a mute the API refuses",
+					chromedp.Evaluate[chromedp.Void](`document.getElementById("mute-form-error").hidden = true`),
+					chromedp.SetValue(chromedp.CSS("#mute-rule"), "vote-to-crm"),
+					chromedp.SetValue(chromedp.CSS("#mute-for"), tc.dur),
+					chromedp.SetValue(chromedp.CSS("#mute-comment"), comment),
+					chromedp.SetValue(chromedp.CSS("#mute-when"), tc.when),
+					chromedp.Click(chromedp.CSS("#mute-add")))
+				b.waitJS(t, "the refusal", `!document.getElementById("mute-form-error").hidden`)
+				req, err := json.Marshal(map[string]string{"rule": "vote-to-crm", "for": tc.dur, "comment": comment, "when": tc.when})
+				if err != nil {
+					t.Fatal(err)
+				}
+				code, body := adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
+				var apiErr struct{ Error string }
+				if err := json.Unmarshal(body, &apiErr); err != nil || code != http.StatusBadRequest {
+					t.Fatalf("the API answered %d %s", code, body)
+				}
+				if got := b.text(t, "#mute-form-error"); got != apiErr.Error {
+					t.Errorf("the page says %q, the API %q", got, apiErr.Error)
+				}
+				if n := len(mutesInForce(t)); n != 0 {
+					t.Fatalf("a refused mute was added: %d in force", n)
+				}
+			})
+		}
+		b.screenshot(t, "mutes-refused")
+
+		b.do(t, "ask for two hours", chromedp.SetValue(chromedp.CSS("#mute-when"), when), chromedp.Click(chromedp.CSS("#mute-add")))
+		b.waitJS(t, "the mute listed", `document.querySelector('[data-testid="mute-row"]')`)
+		ms := mutesInForce(t)
+		if len(ms) != 1 || ms[0].Rule != "vote-to-crm" || ms[0].When != when || ms[0].Comment != comment {
+			t.Fatalf("mutes in force: %+v", ms)
+		}
+		id := ms[0].ID
+		muteRow := `[data-testid="mute-row"][data-id="` + id + `"]`
+		got := b.text(t, muteRow)
+		for _, want := range []string{"vote-to-crm", when, comment, id} {
+			if !strings.Contains(got, want) {
+				t.Errorf("the mute's row %q lacks %q", got, want)
+			}
+		}
+		if ends := b.text(t, muteRow+` [data-testid="mute-ends"]`); !regexp.MustCompile(`\(in (2h|1h 5\dm)\)$`).MatchString(ends) {
+			t.Errorf("the mute ends %q, want it in 2h", ends)
+		}
+		if got := b.text(t, "#mute-form-status"); !strings.Contains(got, "Muted vote-to-crm") || !strings.Contains(got, id) {
+			t.Errorf("the form says %q", got)
+		}
+		if hidden := b.value(t, `String(document.getElementById("mute-form-error").hidden)`); hidden != "true" {
+			t.Errorf("the earlier refusal is still shown: %q", b.text(t, "#mute-form-error"))
+		}
+		if left := b.value(t, `document.getElementById("mute-comment").value`); left != "" {
+			t.Errorf("the comment %q is left in the form", left)
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+		b.screenshot(t, "mutes")
+
+		// A vote on post 99: vote-to-crm matches it, and the mute holds it.
+		send(t, strings.Replace(vote, "vg3EGg2wcHgd8nMl", "muted-vote-1", 1))
+		b.do(t, "open events", chromedp.Click(chromedp.CSS("#nav-events")))
+		heldRow := `[...document.querySelectorAll('[data-testid="event-row"]')].find(r => r.textContent.includes("muted-vote-1"))`
+		b.waitJS(t, "the held event", heldRow)
+		badge := b.value(t, `(h => h ? [h.textContent, h.dataset.by, h.title].join("|") : "no badge")(`+heldRow+`.querySelector('[data-testid="event-rules"] [data-testid="held"]'))`)
+		reason := "muted by mute " + id + " until "
+		if !strings.HasPrefix(badge, "muted") || !strings.Contains(badge, "|"+id+"|"+reason) || !strings.HasSuffix(badge, ": "+comment) {
+			t.Errorf("the event's rule is badged %q, want muted by %s with the reason", badge, id)
+		}
+		if got := b.value(t, heldRow+`.querySelector('[data-testid="event-deliveries"]').textContent`); got != "none" {
+			t.Errorf("a muted firing shows deliveries %q", got)
+		}
+		b.screenshot(t, "events-muted")
+		seq := b.value(t, heldRow+`.dataset.seq`)
+		b.do(t, "open the held event", chromedp.Click(chromedp.CSS(`[data-testid="event-row"][data-seq="`+seq+`"] a`)))
+		b.waitJS(t, "the reason in full", `document.querySelector('[data-testid="held-reason"][data-rule="vote-to-crm"]')`)
+		if got := b.text(t, `[data-testid="held-reason"]`); !strings.Contains(got, reason) || !strings.Contains(got, ": "+comment) {
+			t.Errorf("the event's detail says %q, want %q… and the comment", got, reason)
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+		b.screenshot(t, "event-muted")
+
+		b.do(t, "follow the link to the mute", chromedp.Click(chromedp.CSS(`[data-testid="held-reason"] a[href="#/mutes"]`)))
+		expire := muteRow + ` [data-testid="expire"]`
+		b.waitJS(t, "the mute", `document.querySelector('`+expire+`')`)
+		b.do(t, "click Expire once", chromedp.Click(chromedp.CSS(expire)))
+		b.waitJS(t, "the question", `document.querySelector('`+expire+`').textContent.includes("Click again")`)
+		if n := len(mutesInForce(t)); n != 1 {
+			t.Fatalf("one click expired the mute: %d in force", n)
+		}
+		b.do(t, "confirm", chromedp.Click(chromedp.CSS(expire)))
+		b.waitJS(t, "the list empty", `!document.getElementById("mutes-empty").hidden && !document.querySelector('[data-testid="mute-row"]')`)
+		if got := b.text(t, "#mutes-message"); !strings.Contains(got, "Expired mute "+id) {
+			t.Errorf("the page says %q", got)
+		}
+		if got := b.value(t, `document.activeElement.id`); got != "mutes-title" {
+			t.Errorf("with its row gone, the focus is on %q, want the list's title", got)
+		}
+		if n := len(mutesInForce(t)); n != 0 {
+			t.Errorf("%d mutes in force after Expire", n)
+		}
+
+		// A mute added and expired elsewhere (the command line, a script)
+		// shows up by itself, and the live region says so, once each.
+		req, err := json.Marshal(map[string]string{"rule": "posts-only", "for": "1h", "comment": "from a script"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := adminCall(t, http.MethodPost, p.admin+"/api/mutes", token, req)
+		var added struct{ ID string }
+		if err := json.Unmarshal(body, &added); err != nil || code != http.StatusCreated {
+			t.Fatalf("POST /api/mutes answered %d %s", code, body)
+		}
+		b.waitJS(t, "the mute added elsewhere", `document.querySelector('[data-testid="mute-row"][data-id="`+added.ID+`"]') && document.getElementById("status").textContent.includes("1 new mute: posts-only")`)
+		if code, body := adminCall(t, http.MethodDelete, p.admin+"/api/mutes/"+added.ID, token, nil); code != http.StatusNoContent {
+			t.Fatalf("DELETE /api/mutes/%s answered %d %s", added.ID, code, body)
+		}
+		b.waitJS(t, "the mute gone", `!document.querySelector('[data-testid="mute-row"]') && document.getElementById("status").textContent.includes("1 mute ended: posts-only (`+added.ID+`)")`)
+	})
+
 	t.Run("narrow window", func(t *testing.T) {
 		b.do(t, "resize", chromedp.EmulateViewport(380, 800), chromedp.Evaluate[chromedp.Void](`location.hash = "#/events/`+eventSeq+`"`))
 		b.waitJS(t, "the event at 380px", `document.querySelector('[data-testid="delivery-row"]')`)
@@ -822,9 +1020,14 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("the page is %dpx wider than a 380px window (%v)", overflow, err)
 		}
 		b.do(t, "open the preview", chromedp.Evaluate[chromedp.Void](`location.hash = "#/preview"`))
-		b.waitJS(t, "the preview's last answer at 380px", `!document.getElementById("preview-error").hidden`)
+		b.waitJS(t, "the preview's last answer at 380px", `!document.getElementById("preview-result").hidden`)
 		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
 			t.Errorf("the preview is %dpx wider than a 380px window (%v)", overflow, err)
+		}
+		b.do(t, "open the mutes", chromedp.Evaluate[chromedp.Void](`location.hash = "#/mutes"`))
+		b.waitJS(t, "the mutes at 380px", `!document.getElementById("mutes-empty").hidden`)
+		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
+			t.Errorf("the mutes page is %dpx wider than a 380px window (%v)", overflow, err)
 		}
 	})
 }

@@ -57,6 +57,7 @@
   const SOURCE_COLS = ["Name", "Vendor", "URL path"];
   const RULE_COLS = ["Name", "Sources", "When", "Actions", "Matches", "Errors"];
   const PREVIEW_COLS = ["Rule", "Change", "Matches now → candidate", "Condition errors"];
+  const MUTE_COLS = ["Rule", "Condition", "Comment", "Ends", "Mute", "Action"];
 
   function table(id, caption, cols, body) {
     return el("div", { class: "table-wrap" },
@@ -170,6 +171,25 @@
     return el("time", { datetime: iso, title: iso }, d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }));
   }
 
+  // fmtAt is a time of day (with the date), short: "01/05/2026, 14:05".
+  function fmtAt(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+  }
+
+  // fmtIn says how long until a time: "in 1h 12m", "in 3d 4h", "in 40s".
+  // It rounds up, so that a mute of 2h just added ends "in 2h".
+  function fmtIn(iso, now) {
+    const ms = new Date(iso) - now;
+    if (isNaN(ms)) return "";
+    if (ms <= 0) return "ending now";
+    if (ms < 60000) return "in " + Math.ceil(ms / 1000) + "s";
+    const m = Math.ceil(ms / 60000);
+    const [d, h, min] = [Math.floor(m / 1440), Math.floor((m % 1440) / 60), m % 60];
+    const parts = d ? [d + "d", h && h + "h"] : h ? [h + "h", min && min + "m"] : [min + "m"];
+    return "in " + parts.filter(Boolean).join(" ");
+  }
+
   function fmtMS(ms) {
     if (typeof ms !== "number") return "";
     if (ms >= 1000) return (ms / 1000).toFixed(2) + " s";
@@ -185,9 +205,32 @@
     return el("span", { class: "badge outcome-" + known, "data-testid": "outcome" }, outcome || "?");
   }
 
-  function chips(names, hrefFor) {
+  // chips lists names; extra(name), if given, adds to a name's chip.
+  function chips(names, hrefFor, extra) {
     if (!names || names.length === 0) return el("span", { class: "muted" }, "none");
-    return el("ul", { class: "chips" }, names.map((n) => el("li", {}, hrefFor ? el("a", { href: hrefFor(n) }, n) : n)));
+    return el("ul", { class: "chips" }, names.map((n) => el("li", {}, hrefFor ? el("a", { href: hrefFor(n) }, n) : n, extra ? extra(n) : null)));
+  }
+
+  // A matched rule's firing may have been held back (muted; throttled):
+  // the event's record says by what, until when and why.
+  const heldOf = (r, rule) => (r.held || []).find((h) => h.rule === rule);
+
+  // heldBadge marks a held rule in a list of matched rules: how it was
+  // held, with the reason as its title and, for screen readers, as text.
+  function heldBadge(h) {
+    if (!h) return null;
+    return [" ", el("span", { class: "badge held", "data-testid": "held", "data-how": h.how, "data-by": h.by, title: h.reason },
+      h.how, el("span", { class: "sr-only" }, ": " + h.reason))];
+  }
+
+  // heldItem is a held firing in full, for the event's detail.
+  function heldItem(h) {
+    return el("li", { "data-testid": "held-reason", "data-rule": h.rule, "data-by": h.by },
+      el("strong", {}, h.rule), " ", el("span", { class: "badge held" }, h.how), " ",
+      el("span", { class: "wrap" }, h.reason),
+      el("div", { class: "muted" },
+        h.how === "muted" ? ["Mute ", el("a", { href: "#/mutes", class: "mono" }, h.by)] : ["By ", h.by],
+        " · held until ", fmtTime(h.until)));
   }
 
   function labelled(label, control) {
@@ -570,7 +613,7 @@
       el("td", {}, r.source),
       el("td", {}, el("a", { href: "#/events/" + encodeURIComponent(r.seq) }, r.event)),
       el("td", { class: "mono clip", title: r.id }, r.id),
-      el("td", { "data-testid": "event-rules" }, chips(r.rules),
+      el("td", { "data-testid": "event-rules" }, chips(r.rules, null, (n) => heldBadge(heldOf(r, n))),
         errs.length ? el("span", { class: "badge outcome-dead", title: errs.map((x) => x.rule + ": " + x.error).join("\n") }, errs.length + " condition error" + (errs.length > 1 ? "s" : "")) : null),
       deliveriesCell(r, d));
   }
@@ -662,7 +705,8 @@
           ["Happened", fmtTime(r.time)],
           ["Received", fmtTime(r.received)],
           ["Matched", fmtTime(r.at)],
-          ["Rules matched", el("div", { id: "event-rules" }, chips(r.rules, (n) => "#/events" + query({ rule: n })))],
+          ["Rules matched", el("div", { id: "event-rules" }, chips(r.rules, (n) => "#/events" + query({ rule: n }), (n) => heldBadge(heldOf(r, n))))],
+          (r.held || []).length ? ["Held back", el("ul", { id: "event-held", class: "plain" }, r.held.map(heldItem))] : null,
           (r.errors || []).length ? ["Condition errors", el("ul", { id: "event-rule-errors", class: "plain" }, r.errors.map((x) => el("li", {}, el("strong", {}, x.rule), ": ", el("span", { class: "error-text" }, x.error))))] : null,
           ["Deliveries created", String(r.jobs)],
         ]));
@@ -1019,15 +1063,22 @@
     return view;
   }
 
-  // The preview's bounds, as router/preview.go sets them: it reads at most
-  // this many stored events, for at most this long.
-  const PREVIEW_MAX_EVENTS = 10000;
-  const PREVIEW_MAX_SECONDS = 10;
-  const PREVIEW_BOUNDS = "at most " + PREVIEW_MAX_EVENTS.toLocaleString("en") + " events or " + PREVIEW_MAX_SECONDS + " s";
+  // The preview's bounds (how many stored events it reads at most, for
+  // how long) are the server's: each answer states them, and the page
+  // says them from the last answer it got.
+  function boundsText(b) {
+    if (!b) return "up to the bounds the server sets (stated once a preview has run)";
+    const time = b.ms % 1000 === 0 ? b.ms / 1000 + " s" : fmtMS(b.ms);
+    return "at most " + b.events.toLocaleString("en") + " events or " + time;
+  }
 
-  // The preview form keeps what was typed, and its last answer, while the
-  // operator looks elsewhere.
-  const previewState = { name: "candidate.yaml", rules: "", by: "last", last: "1000", since: "24h", answer: null };
+  // A window given by time asks for as many events as the bound allows:
+  // the server caps last at its bound.
+  const AS_MANY_AS_ALLOWED = Number.MAX_SAFE_INTEGER;
+
+  // The preview form keeps what was typed, its last answer and the bounds
+  // that answer stated, while the operator looks elsewhere.
+  const previewState = { name: "candidate.yaml", rules: "", by: "last", last: "1000", since: "24h", answer: null, bounds: null };
 
   function previewView() {
     const file = el("input", { id: "preview-file", type: "file", accept: ".yaml,.yml,.json,text/yaml,application/yaml,text/plain" });
@@ -1035,12 +1086,14 @@
     const name = el("input", { id: "preview-name", name: "name", type: "text", spellcheck: "false" });
     const byLast = el("input", { id: "preview-by-last", type: "radio", name: "window", value: "last" });
     const bySince = el("input", { id: "preview-by-since", type: "radio", name: "window", value: "since" });
-    const last = el("input", { id: "preview-last", name: "last", type: "number", min: "1", max: String(PREVIEW_MAX_EVENTS), step: "1", "aria-label": "How many of the latest events" });
+    const last = el("input", { id: "preview-last", name: "last", type: "number", min: "1", max: previewState.bounds ? String(previewState.bounds.events) : null, step: "1", "aria-label": "How many of the latest events" });
     const since = el("input", { id: "preview-since", name: "since", type: "text", spellcheck: "false", placeholder: "24h or 2024-05-01T00:00:00Z", "aria-label": "Received since (a duration back from now, or an RFC 3339 time)" });
     const run = el("button", { type: "submit", id: "preview-run" }, "Run preview");
     const status = el("p", { id: "preview-status", class: "muted", role: "status" });
     const failure = el("section", { id: "preview-error", role: "alert", hidden: true });
     const result = el("section", { id: "preview-result", hidden: true, "aria-labelledby": "preview-result-title" });
+    const boundsNoteText = () => "A preview reads the stored events newest first, " + boundsText(previewState.bounds) + ", whichever comes first, and says when it stopped before the window's start.";
+    const boundsNote = el("p", { id: "preview-bounds", class: "muted" }, boundsNoteText());
     text.value = previewState.rules;
     name.value = previewState.name;
     last.value = previewState.last;
@@ -1092,17 +1145,19 @@
           showMessage(status, "Say since when: a duration such as 24h, or an RFC 3339 time.");
           return;
         }
-        // The window is the time; ask for as many events as the bound allows.
+        // The window is the time.
         req.since = since.value.trim();
-        req.last = PREVIEW_MAX_EVENTS;
+        req.last = AS_MANY_AS_ALLOWED;
       } else {
         req.last = Math.max(1, Math.floor(Number(last.value)) || 1000);
       }
       running = true;
       run.setAttribute("aria-disabled", "true");
-      showMessage(status, "Running the preview (" + PREVIEW_BOUNDS + ")…");
+      showMessage(status, previewState.bounds ? "Running the preview (" + boundsText(previewState.bounds) + ")…" : "Running the preview…");
       try {
-        previewState.answer = { req, res: await api("POST", "api/preview", req) };
+        const res = await api("POST", "api/preview", req);
+        previewState.answer = { req, res };
+        if (res && res.bounds) previewState.bounds = res.bounds;
       } catch (e) {
         previewState.answer = { req, error: e };
       } finally {
@@ -1128,6 +1183,8 @@
       }
       const rs = a.res.rules || [];
       const differ = rs.filter(differs).length;
+      setText(boundsNote, boundsNoteText());
+      if (previewState.bounds) last.max = String(previewState.bounds.events);
       fill(result, previewResult(a.req, a.res));
       result.hidden = false;
       showMessage(status, "Preview done: " + (differ ? plural(differ, "rule") + " would match differently." : "no rule would match differently."));
@@ -1140,7 +1197,7 @@
         return [
           el("h2", { tabindex: "-1" }, "Preview a rules file"),
           el("p", { class: "muted" }, "Runs a candidate rules file against the events this router really received, beside the rules in force, and shows rule by rule what would change before you reload. The file is loaded exactly as a reload would load it. Nothing is sent or stored."),
-          el("p", { id: "preview-bounds", class: "muted" }, "A preview reads the stored events newest first, " + PREVIEW_BOUNDS + ", whichever comes first, and says when it stopped before the window's start."),
+          boundsNote,
           form,
           status,
           failure,
@@ -1157,8 +1214,7 @@
   }
 
   // differs: the rule would match other events under the candidate.
-  const differs = (rp) => rp.change !== "kept" || rp.matches_now !== rp.matches_candidate ||
-    (rp.newly_matching || []).length > 0 || (rp.no_longer_matching || []).length > 0;
+  const differs = (rp) => rp.change !== "kept" || rp.matches_now !== rp.matches_candidate || rp.newly > 0 || rp.no_longer > 0;
 
   function previewResult(req, res) {
     const w = res.window || {};
@@ -1168,7 +1224,7 @@
     if (w.partial) {
       stop = w.scanned >= req.last && !req.since
         ? "These are the last " + plural(w.scanned, "event") + " asked for; older events were not read."
-        : "It stopped at its bound (" + PREVIEW_BOUNDS + "): older events in the window were not read.";
+        : "It stopped at its bound (" + boundsText(res.bounds) + "): older events in the window were not read.";
     }
     return [
       el("h3", { id: "preview-result-title" }, "What would change"),
@@ -1189,18 +1245,24 @@
     return el("span", { class: "badge " + cls }, change);
   }
 
+  // countsCell shows a rule's matches now and under the candidate, and
+  // how many events would newly match (+) and stop matching (−): a rule
+  // can trade some events for others with the same count.
   function countsCell(rp) {
-    const d = rp.matches_candidate - rp.matches_now;
     return el("td", { class: "num", "data-testid": "preview-counts" },
       el("span", { class: "sr-only" }, "now "), String(rp.matches_now),
       el("span", { "aria-hidden": "true" }, " → "),
       el("span", { class: "sr-only" }, ", under the candidate "), el("strong", {}, String(rp.matches_candidate)),
-      d ? [" ", el("span", { class: "badge " + (d > 0 ? "delta-up" : "delta-down") }, (d > 0 ? "+" : "−") + Math.abs(d))] : null);
+      rp.newly ? [" ", el("span", { class: "badge delta-up", title: newlyText(rp) }, el("span", { class: "sr-only" }, ", newly matching "), "+" + rp.newly)] : null,
+      rp.no_longer ? [" ", el("span", { class: "badge delta-down", title: noLongerText(rp) }, el("span", { class: "sr-only" }, ", no longer matching "), "−" + rp.no_longer)] : null);
   }
+
+  const newlyText = (rp) => plural(rp.newly, "event") + " would newly match";
+  const noLongerText = (rp) => plural(rp.no_longer, "event") + " would no longer match";
 
   function previewRow(rp) {
     const diff = differs(rp);
-    return row({ "data-testid": "preview-row", "data-rule": rp.name, "data-change": rp.change, "data-now": rp.matches_now, "data-candidate": rp.matches_candidate, "data-differs": String(diff), class: diff ? "differs" : null }, PREVIEW_COLS,
+    return row({ "data-testid": "preview-row", "data-rule": rp.name, "data-change": rp.change, "data-now": rp.matches_now, "data-candidate": rp.matches_candidate, "data-newly": rp.newly, "data-no-longer": rp.no_longer, "data-differs": String(diff), class: diff ? "differs" : null }, PREVIEW_COLS,
       el("td", { class: "wrap" }, rp.name),
       el("td", {}, changeBadge(rp.change)),
       countsCell(rp),
@@ -1211,10 +1273,14 @@
     return [e.source, " ", el("strong", {}, e.event), " ", el("span", { class: "mono wrap" }, e.id), " · received ", fmtTime(e.received)];
   }
 
-  function refList(title, refs, testid) {
-    if (!refs || refs.length === 0) return null;
-    return el("div", { "data-testid": testid },
-      el("h5", {}, title),
+  // refList lists the first few events of count: the answer holds only
+  // the first ones, and the heading says how many there are in all.
+  function refList(title, count, refs, testid) {
+    if (!count) return null;
+    refs = refs || [];
+    const shown = refs.length < count ? "; the first " + refs.length + ":" : ":";
+    return el("div", { "data-testid": testid, "data-count": count },
+      el("h5", {}, title + shown),
       el("ul", { class: "plain" }, refs.map((e) => el("li", {}, eventRef(e)))));
   }
 
@@ -1231,14 +1297,199 @@
     return el("li", { class: "card" + (diff ? " differs" : ""), "data-testid": "preview-rule", "data-rule": rp.name },
       el("details", { open: diff || rp.errors > 0 },
         el("summary", {}, el("strong", {}, rp.name), " ", changeBadge(rp.change), " ",
-          el("span", { class: "muted" }, rp.matches_now + " → " + rp.matches_candidate + (rp.errors ? ", " + plural(rp.errors, "condition error") : ""))),
+          el("span", { class: "muted" }, rp.matches_now + " → " + rp.matches_candidate +
+            (rp.newly ? ", " + rp.newly + " newly" : "") + (rp.no_longer ? ", " + rp.no_longer + " no longer" : "") +
+            (rp.errors ? ", " + plural(rp.errors, "condition error") : ""))),
         el("p", {}, "Matches " + rp.matches_now + " under the rules in force, " + rp.matches_candidate + " under the candidate."),
-        refList("Would newly match (examples)", rp.newly_matching, "preview-newly"),
-        refList("Would no longer match (examples)", rp.no_longer_matching, "preview-no-longer"),
+        refList(newlyText(rp), rp.newly, rp.newly_matching, "preview-newly"),
+        refList(noLongerText(rp), rp.no_longer, rp.no_longer_matching, "preview-no-longer"),
         rp.errors ? el("div", {},
           el("h5", {}, plural(rp.errors, "event") + " made its condition fail"),
           el("ul", { class: "plain" }, (rp.error_samples || []).map((x) => el("li", {}, el("pre", { class: "error-text", "data-testid": "preview-error-sample" }, x))))) : null,
         example));
+  }
+
+  // ---------------------------------------------------------------- mutes
+
+  // The mute form keeps what was typed while the operator looks elsewhere.
+  const muteState = { rule: "", for: "2h", comment: "", when: "" };
+  const MUTE_DURATIONS = ["30m", "1h", "2h", "4h", "8h", "24h", "72h", "168h"];
+
+  // field is labelled() with a line of help the control is described by.
+  function field(label, control, help) {
+    const helpID = control.id + "-help";
+    control.setAttribute("aria-describedby", helpID);
+    return el("div", { class: "field" }, el("label", { for: control.id }, label), control, el("p", { id: helpID, class: "help muted" }, help));
+  }
+
+  function mutesView() {
+    const error = el("p", { id: "mutes-error", class: "error", role: "alert", hidden: true });
+    const message = el("p", { id: "mutes-message", class: "notice-line", role: "status", hidden: true });
+    const body = el("tbody", { id: "mutes-body" });
+    const empty = el("p", { id: "mutes-empty", class: "muted", hidden: true }, "No mutes in force: every matched rule fires.");
+    const count = el("span", { id: "mutes-count", class: "muted" });
+    const listTitle = el("h3", { id: "mutes-title", tabindex: "-1" }, "In force ", count);
+    const list = table("mutes-table", "Mutes in force, the soonest to end first", MUTE_COLS, body);
+    list.hidden = true; // until the first read
+    let seen = null; // id -> mute, as of the last refresh (null before the first)
+
+    const ruleSel = select("mute-rule", "rule", "Choose a rule", [], muteState.rule);
+    ruleSel.required = true;
+    const dur = el("input", { id: "mute-for", name: "for", type: "text", required: true, spellcheck: "false", autocomplete: "off", list: "mute-for-choices", value: muteState.for });
+    const comment = el("input", { id: "mute-comment", name: "comment", type: "text", required: true, autocomplete: "off", value: muteState.comment });
+    const when = el("input", { id: "mute-when", name: "when", type: "text", spellcheck: "false", autocomplete: "off", placeholder: "data.post.id == 99", value: muteState.when });
+    const add = el("button", { type: "submit", id: "mute-add" }, "Add mute");
+    // A condition's error points at its column: keep it monospaced.
+    const formError = el("pre", { id: "mute-form-error", class: "error-text", role: "alert", hidden: true });
+    const formStatus = el("p", { id: "mute-form-status", class: "notice-line", role: "status", hidden: true });
+    const form = el("form", { id: "mute-form", class: "stack", "aria-labelledby": "mute-form-title" },
+      field("Rule", ruleSel, "The rule whose firings to hold back."),
+      field("For", dur, "How long, such as 30m, 2h or 72h. The mute then ends by itself."),
+      el("datalist", { id: "mute-for-choices" }, MUTE_DURATIONS.map((v) => el("option", { value: v }))),
+      field("Comment", comment, "Why: every firing it holds back is recorded with it."),
+      field("Only when (optional)", when, "A condition, written as a rule's when: only the firings whose event it holds for are muted. Empty: every firing of the rule."),
+      el("div", { class: "buttons" }, add),
+      formError,
+      formStatus);
+    const save = () => Object.assign(muteState, { rule: ruleSel.value, for: dur.value, comment: comment.value, when: when.value });
+    form.addEventListener("input", save);
+    form.addEventListener("change", save);
+
+    let adding = false;
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      if (adding) return;
+      showMessage(formError, "");
+      showMessage(formStatus, "");
+      const req = { rule: ruleSel.value, for: dur.value.trim(), comment: comment.value.trim() };
+      if (when.value.trim()) req.when = when.value.trim();
+      adding = true;
+      add.setAttribute("aria-disabled", "true");
+      try {
+        const m = await api("POST", "api/mutes", req);
+        if (seen) seen.set(m.id, m); // said here; the refresh need not say it again
+        comment.value = when.value = "";
+        save();
+        showMessage(formStatus, "Muted " + m.rule + (m.when ? " when " + m.when : "") + " until " + fmtAt(m.ends) + " (mute " + m.id + ").");
+      } catch (e) {
+        // The API's answer, word for word: it names what to fix.
+        showMessage(formError, e.message);
+      } finally {
+        adding = false;
+        add.removeAttribute("aria-disabled");
+      }
+      if (view.live()) view.refresh().catch((e) => view.fail(e));
+    });
+
+    // expire ends a mute now. The focus, on its Expire button, goes to the
+    // next mute's (or the previous one's), or to the list's title.
+    async function expire(m) {
+      showMessage(message, "");
+      showMessage(error, "");
+      const rows = [...body.children];
+      const at = rows.findIndex((r) => r.dataset.key === m.id);
+      const next = rows[at + 1] || rows[at - 1];
+      const nextKey = next ? next.dataset.key : null;
+      try {
+        await api("DELETE", "api/mutes/" + encodeURIComponent(m.id));
+        showMessage(message, "Expired mute " + m.id + " of " + m.rule + ": its firings go out again.");
+        if (seen) seen.delete(m.id); // said here
+      } catch (e) {
+        if (e.status !== 404) {
+          showMessage(error, e.message);
+          return;
+        }
+        showMessage(message, "Mute " + m.id + " of " + m.rule + " had already ended.");
+        if (seen) seen.delete(m.id);
+      }
+      if (!view.live()) return;
+      try {
+        await view.refresh();
+      } catch (e) {
+        view.fail(e);
+      }
+      const lost = document.activeElement === $("main") || document.activeElement === document.body;
+      if (!lost || !view.live()) return;
+      const target = nextKey && [...body.children].find((r) => r.dataset.key === nextKey);
+      (target ? target.querySelector('[data-testid="expire"]') : listTitle).focus();
+    }
+
+    function muteRow(m) {
+      const ruleID = "mute-" + m.id + "-rule";
+      const expireButton = el("button", { type: "button", class: "danger", "data-testid": "expire", "aria-describedby": ruleID }, "Expire");
+      twoStep(expireButton, () => ({ question: "Expire the mute of " + m.rule + " now? Click again" }), () => expire(m));
+      return row({ "data-testid": "mute-row", "data-id": m.id, "data-rule": m.rule }, MUTE_COLS,
+        el("td", { id: ruleID }, m.rule),
+        el("td", { "data-testid": "mute-when" }, m.when ? el("code", { class: "wrap" }, m.when) : el("span", { class: "muted" }, "every firing")),
+        el("td", { class: "wrap", "data-testid": "mute-comment" }, m.comment),
+        // One child per cell, so that a narrow window's card keeps it beside its label.
+        el("td", { "data-testid": "mute-ends" }, el("span", {}, fmtTime(m.ends), " ", el("span", { class: "muted", "data-ends": m.ends }, "(" + fmtIn(m.ends, Date.now()) + ")"))),
+        el("td", {}, el("div", {}, el("span", { class: "mono" }, m.id), el("div", { class: "muted" }, "added ", fmtTime(m.created)))),
+        el("td", {}, expireButton));
+    }
+
+    // The rule menu follows the rules in force, in place, so that it keeps
+    // the focus and the choice across a reload.
+    let menuFor = null;
+    function fillRules(names) {
+      const key = JSON.stringify(names);
+      if (key === menuFor) return;
+      menuFor = key;
+      const filled = select("mute-rule", "rule", "Choose a rule", names, ruleSel.value || muteState.rule);
+      ruleSel.replaceChildren(...filled.children);
+      ruleSel.value = filled.value;
+    }
+
+    const view = {
+      title: "Mutes",
+      render() {
+        return [
+          el("h2", { tabindex: "-1" }, "Mutes"),
+          el("p", { class: "muted" }, "A mute holds back a rule's firings for a while, as Alertmanager's silences do: a muted firing makes no delivery, and its event says which mute held it. A mute ends by itself; Expire ends it now. The command line has the same: ",
+            el("code", {}, "switchyard mute add"), ", ", el("code", {}, "list"), ", ", el("code", {}, "expire"), "."),
+          error,
+          listTitle,
+          message,
+          list,
+          empty,
+          el("h3", { id: "mute-form-title" }, "Add a mute"),
+          form,
+        ];
+      },
+      async refresh() {
+        const [res, m] = await Promise.all([api("GET", "api/mutes"), meta().catch(() => null)]);
+        if (!view.live()) return "";
+        showMessage(error, "");
+        if (m) fillRules(ruleNames(m));
+        const mutes = (res && res.mutes) || [];
+        syncChildren(body, mutes, (x) => x.id, muteRow);
+        // A kept row's "in 1h 12m" moves on; it is not in a live region.
+        const now = Date.now();
+        for (const span of body.querySelectorAll("[data-ends]")) {
+          const t = "(" + fmtIn(span.dataset.ends, now) + ")";
+          if (span.textContent !== t) span.textContent = t;
+        }
+        setText(count, "(" + mutes.length + ")");
+        showMessage(empty, mutes.length ? "" : "No mutes in force: every matched rule fires.");
+        list.hidden = mutes.length === 0;
+        // What changed: mutes added elsewhere (the command line, another
+        // tab), mutes that ended by themselves.
+        const said = [];
+        if (seen) {
+          const ids = new Set(mutes.map((x) => x.id));
+          const fresh = mutes.filter((x) => !seen.has(x.id));
+          const gone = [...seen.values()].filter((x) => !ids.has(x.id));
+          if (fresh.length) said.push(plural(fresh.length, "new mute") + ": " + fresh.map((x) => x.rule + " until " + fmtAt(x.ends)).join(", "));
+          if (gone.length) said.push(plural(gone.length, "mute") + " ended: " + gone.map((x) => x.rule + " (" + x.id + ")").join(", "));
+        }
+        seen = new Map(mutes.map((x) => [x.id, x]));
+        return said.join("; ");
+      },
+      fail(e) {
+        showMessage(error, e.message);
+      },
+    };
+    return view;
   }
 
   // ---------------------------------------------------------------- router
@@ -1276,6 +1527,8 @@
         return tryView();
       case "preview":
         return previewView();
+      case "mutes":
+        return mutesView();
       default:
         return null;
     }
@@ -1298,6 +1551,8 @@
     }
     view.live = () => gen === generation;
     current = view;
+    // What the last view announced is not about this one.
+    setText($("status"), "");
     document.title = view.title + " · Switchyard";
     fill(main, view.render());
     const h = main.querySelector("h2");
