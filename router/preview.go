@@ -41,7 +41,7 @@ type PreviewRequest struct {
 
 // Preview is the answer: the window read and the verdict rule by rule.
 type Preview struct {
-	Window scanResult `json:"window"`
+	Window ScanResult `json:"window"`
 	// Bounds is what a preview reads at most.
 	Bounds struct {
 		Events int `json:"events"`

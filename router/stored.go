@@ -63,21 +63,21 @@ type scanBounds struct {
 	time  time.Duration // at most this long (0: no bound)
 }
 
-// scanResult says how a read of the events stream ended.
-type scanResult struct {
+// ScanResult says how a read of the stored events ended.
+type ScanResult struct {
 	Scanned int  `json:"scanned"`
 	Partial bool `json:"partial"` // stopped by a bound on count or time before the window's start
 	TookMS  int  `json:"took_ms"`
 }
 
 // scanStored calls fn with the stored events within b, newest first.
-func (r *Router) scanStored(ctx context.Context, b scanBounds, fn func(m *storedMsg)) (scanResult, error) {
+func (r *Router) scanStored(ctx context.Context, b scanBounds, fn func(m *storedMsg)) (ScanResult, error) {
 	start := time.Now()
 	limit := b.last
 	if limit <= 0 || limit > queue.MaxScan {
 		limit = queue.MaxScan
 	}
-	var res scanResult
+	var res ScanResult
 	windowStart := false // the scan reached an event received before since
 	next, err := r.q.Scan(ctx, queue.EventsStream, 0, func(raw *jetstream.RawStreamMsg) bool {
 		m := storedMsg{Seq: raw.Sequence, Header: raw.Header, Body: raw.Data}
@@ -100,7 +100,7 @@ func (r *Router) scanStored(ctx context.Context, b scanBounds, fn func(m *stored
 
 // ReplayResult is what a replay of stored events did.
 type ReplayResult struct {
-	scanResult
+	ScanResult
 	Planned          int `json:"planned"`           // deliveries the rules in force make of the events
 	AlreadyDelivered int `json:"already_delivered"` // of those, made already (the delivery log says so)
 	Pending          int `json:"pending"`           // of those, waiting in the jobs stream or parked as dead letters
@@ -127,7 +127,7 @@ func (r *Router) ReplayEvents(ctx context.Context, since time.Time, rule string)
 	stamp := now.UTC().Format(time.RFC3339Nano)
 	var res ReplayResult
 	var jobs []queue.Msg
-	res.scanResult, err = r.scanStored(ctx, scanBounds{since: since}, func(m *storedMsg) {
+	res.ScanResult, err = r.scanStored(ctx, scanBounds{since: since}, func(m *storedMsg) {
 		ev, err := normalizeStored(cfg, m.Header, m.Body)
 		if err != nil {
 			return

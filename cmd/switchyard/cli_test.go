@@ -34,7 +34,7 @@ func runBin(t *testing.T, bin string, env []string, args ...string) (stdout, std
 // on stdout and exit status 0; `dead-letters --help` was "unknown verb".
 func TestEveryCommandHasHelp(t *testing.T) {
 	bin := buildBinary(t)
-	for _, name := range []string{"serve", "check", "test", "sign", "dead-letters", "bench"} {
+	for _, name := range []string{"serve", "check", "test", "sign", "dead-letters", "preview", "mute", "events", "bench"} {
 		for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}} {
 			t.Run(strings.Join(args, " "), func(t *testing.T) {
 				stdout, stderr, code := runBin(t, bin, nil, args...)

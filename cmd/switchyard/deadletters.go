@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,8 +29,7 @@ const defaultAdmin = "http://127.0.0.1:8081"
 // deadLetters is a thin client of the admin API's dead-letter endpoints.
 func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newCommand("dead-letters", deadLettersUsage, stdout, stderr)
-	admin := fs.String("admin", firstNonEmpty(os.Getenv("SWITCHYARD_ADMIN"), defaultAdmin), "serve's admin listener URL; $SWITCHYARD_ADMIN sets the default")
-	token := fs.String("token", "", "admin token (default: $SWITCHYARD_ADMIN_TOKEN)")
+	client := adminFlags(fs)
 	rule := fs.String("rule", "", "only this rule's dead letters")
 	kind := fs.String("kind", "", "only this action kind (slack, http, email)")
 	source := fs.String("source", "", "only this source's dead letters")
@@ -50,7 +50,7 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	filtered := false
-	c := &adminClient{base: strings.TrimRight(*admin, "/"), token: firstNonEmpty(*token, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))}
+	c := client()
 	q := url.Values{}
 	for k, v := range map[string]string{"rule": *rule, "kind": *kind, "source": *source, "since": *since} {
 		if v != "" {
@@ -89,7 +89,7 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			} `json:"dead_letters"`
 		}
 		q.Set("limit", "1000")
-		if err = c.do(ctx, http.MethodGet, "/api/dead-letters?"+q.Encode(), &res); err == nil && !*asJSON {
+		if err = c.do(ctx, http.MethodGet, "/api/dead-letters?"+q.Encode(), nil, &res); err == nil && !*asJSON {
 			if len(res.DeadLetters) == 0 {
 				if filtered {
 					fmt.Fprintln(stdout, "No dead letters match these filters.")
@@ -119,13 +119,13 @@ func deadLetters(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			if verb == "replay" {
 				path += "/replay"
 			}
-			err = c.do(ctx, method, path+"?"+q.Encode(), &res)
+			err = c.do(ctx, method, path+"?"+q.Encode(), nil, &res)
 			out = res
 			break
 		}
 		done, failed := []string{}, []string{}
 		for _, seq := range seqs {
-			if e := c.do(ctx, method, "/api/dead-letters/"+url.PathEscape(seq)+suffix, nil); e != nil {
+			if e := c.do(ctx, method, "/api/dead-letters/"+url.PathEscape(seq)+suffix, nil, nil); e != nil {
 				failed = append(failed, seq+": "+e.Error())
 				continue
 			}
@@ -162,16 +162,40 @@ func oneLine(s string, n int) string {
 	return s
 }
 
+// adminFlags adds --admin and --token to a command that talks to a running
+// serve's admin listener, and returns the client they make.
+func adminFlags(c *command) func() *adminClient {
+	admin := c.String("admin", firstNonEmpty(os.Getenv("SWITCHYARD_ADMIN"), defaultAdmin), "serve's admin listener URL; $SWITCHYARD_ADMIN sets the default")
+	token := c.String("token", "", "admin token (default: $SWITCHYARD_ADMIN_TOKEN)")
+	return func() *adminClient {
+		return &adminClient{base: strings.TrimRight(*admin, "/"), token: firstNonEmpty(*token, os.Getenv("SWITCHYARD_ADMIN_TOKEN"))}
+	}
+}
+
 type adminClient struct {
 	base, token string
 }
 
-func (c *adminClient) do(ctx context.Context, method, path string, out any) error {
+// do calls the admin API with in (if not nil) as the JSON body and decodes
+// the answer into out (if not nil). An answer other than 2xx is an error
+// with the API's message.
+func (c *adminClient) do(ctx context.Context, method, path string, in, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -181,19 +205,27 @@ func (c *adminClient) do(ctx context.Context, method, path string, out any) erro
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return err
 	}
 	if resp.StatusCode/100 != 2 {
 		var e struct{ Error string }
-		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("%s %s: %s (%d)", method, path, e.Error, resp.StatusCode)
+		if json.Unmarshal(answer, &e) == nil && e.Error != "" {
+			return &apiError{Code: resp.StatusCode, Msg: e.Error}
 		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
 	if out != nil {
-		return json.Unmarshal(body, out)
+		return json.Unmarshal(answer, out)
 	}
 	return nil
 }
+
+// apiError is the admin API's answer to a request it refused.
+type apiError struct {
+	Code int
+	Msg  string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (%d)", e.Msg, e.Code) }

@@ -6,6 +6,9 @@
 //	switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] PAYLOAD.json
 //	switchyard sign --rules FILE --source NAME [--url URL] PAYLOAD
 //	switchyard dead-letters list|replay|drop [--admin URL] [SEQ...]
+//	switchyard preview [--since 24h | --last 1000] RULES.yaml
+//	switchyard mute add|list|expire
+//	switchyard events replay --since 1h [--rule R]
 package main
 
 import (
@@ -26,6 +29,9 @@ const usage = `usage:
   switchyard test --rules FILE --source NAME [--header 'K: V']... [--query 'k=v'] [--json] PAYLOAD.json
   switchyard sign --rules FILE --source NAME [--url URL] [--header 'K: V']... [--out FILE] PAYLOAD.json
   switchyard dead-letters list|replay|drop [--admin URL] [--rule R] [--kind K] [--since 1h] [SEQ...]
+  switchyard preview [--since 24h | --last 1000] [--admin URL] RULES.yaml
+  switchyard mute add --rule R --for 2h --comment TEXT [--when COND] | mute list | mute expire ID...
+  switchyard events replay --since 1h [--rule R]
   switchyard bench [--rules FILE] [--rules-count N] [--connections N] [--duration D]
   switchyard version
 Run 'switchyard COMMAND --help' (or 'switchyard help COMMAND') for a command's flags.
@@ -54,6 +60,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return signCmd(args[1:], stdout, stderr)
 	case "dead-letters":
 		return deadLetters(ctx, args[1:], stdout, stderr)
+	case "preview":
+		return previewCmd(ctx, args[1:], stdout, stderr)
+	case "mute":
+		return muteCmd(ctx, args[1:], stdout, stderr)
+	case "events":
+		return eventsCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
