@@ -19,6 +19,9 @@ type DryRun struct {
 	Verified      bool         `json:"verified"`
 	VerifyError   string       `json:"verify_error,omitempty"`
 	EnvelopeError string       `json:"envelope_error,omitempty"`
+	// Refusal is the status serve would answer the body with, if it would
+	// refuse it (400 malformed, 413 too large); 401 is Verified's.
+	Refusal int `json:"refusal,omitempty"`
 	Event         *event.Event `json:"event,omitempty"`
 	Rules         []RuleResult `json:"rules"`
 }
@@ -48,17 +51,18 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 		return nil, fmt.Errorf("no source %q in %s", sourceName, c.File.Path)
 	}
 	d := &DryRun{Source: sourceName, Vendor: src.Vendor(), Rules: []RuleResult{}}
-	if int64(len(body)) > src.maxBody {
-		d.EnvelopeError = fmt.Sprintf("the body is %d bytes, over the source's max_body of %d: serve would answer 413", len(body), src.maxBody)
-		return d, nil
-	}
 	if err := src.Verify(req, body); err != nil {
 		d.VerifyError = c.Redact(err.Error())
 	} else {
 		d.Verified = true
 	}
+	if int64(len(body)) > src.maxBody {
+		d.EnvelopeError = fmt.Sprintf("the body is %d bytes, over the source's max_body of %d", len(body), src.maxBody)
+		d.Refusal = http.StatusRequestEntityTooLarge
+		return d, nil
+	}
 	if _, err := src.Envelope(req.Header, body); err != nil {
-		d.EnvelopeError = c.Redact(err.Error())
+		d.EnvelopeError, d.Refusal = c.Redact(err.Error()), http.StatusBadRequest
 		return d, nil
 	}
 	var hdr map[string]string
@@ -67,7 +71,7 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 	}
 	ev, err := src.Normalize(body, hdr)
 	if err != nil {
-		d.EnvelopeError = c.Redact(err.Error())
+		d.EnvelopeError, d.Refusal = c.Redact(err.Error()), http.StatusBadRequest
 		return d, nil
 	}
 	stamp(&ev, time.Now().UTC())

@@ -130,11 +130,13 @@ func printDryRun(w io.Writer, cfg *router.Config, d *router.DryRun) {
 		fmt.Fprintf(w, "verified:  NO (serve would answer 401): %s\n", d.VerifyError)
 	}
 	if d.EnvelopeError != "" {
-		fmt.Fprintf(w, "envelope:  NO (serve would answer 400): %s\n", d.EnvelopeError)
+		fmt.Fprintf(w, "body:      NO (serve would answer %d): %s\n", d.Refusal, d.EnvelopeError)
 		return
 	}
 	ev := d.Event
-	fmt.Fprintf(w, "event:     %s\nid:        %s\ntime:      %s\n", ev.Event, ev.ID, ev.Time.Format("2006-01-02T15:04:05Z07:00"))
+	fmt.Fprintf(w, "event:     %s\ntopic:     %s\nid:        %s\ntime:      %s\n", ev.Event, firstNonEmpty(ev.Topic, "(none)"), ev.ID, ev.Time.Format("2006-01-02T15:04:05Z07:00"))
+	subject, _ := json.MarshalIndent(ev.Subject, "           ", "  ")
+	fmt.Fprintf(w, "subject:   %s\n", cfg.Redact(string(subject)))
 	data, _ := json.MarshalIndent(ev.Data, "           ", "  ")
 	fmt.Fprintf(w, "data:      %s\n", cfg.Redact(string(data)))
 	fmt.Fprintln(w)

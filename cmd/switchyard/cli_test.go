@@ -72,6 +72,10 @@ func TestTestCommandExitStatus(t *testing.T) {
 	if err := os.WriteFile(notJSON, []byte("this is not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tooLarge := filepath.Join(dir, "large.json")
+	if err := os.WriteFile(tooLarge, []byte(`{"id":"x","event":"vote.created","data":{"pad":"`+strings.Repeat("x", 1<<20)+`"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// The signature a vendor would send, from `sign`.
 	signature := func(payload string) string {
 		curl, stderr, code := runBin(t, bin, []string{"PL_SECRET=exit-secret"}, "sign", "--rules", rulesPath, "--source", "productlift", payload)
@@ -94,7 +98,9 @@ func TestTestCommandExitStatus(t *testing.T) {
 		{"a wrong signature", []string{"--header", "Signature: 00", vote}, 1, "verified:  NO (serve would answer 401)"},
 		{"no signature", []string{vote}, 1, "verified:  NO"},
 		{"a wrong signature, as JSON", []string{"--json", "--header", "Signature: 00", vote}, 1, `"verified": false`},
-		{"a signed body that is not JSON", []string{"--header", "Signature: " + signature(notJSON), notJSON}, 1, "envelope:  NO (serve would answer 400)"},
+		{"a signed body that is not JSON", []string{"--header", "Signature: " + signature(notJSON), notJSON}, 1, "body:      NO (serve would answer 400)"},
+		{"a signed body over max_body", []string{"--header", "Signature: " + signature(tooLarge), tooLarge}, 1, "over the source's max_body of 1048576"},
+		{"the topic and subject", []string{"--header", "Signature: " + signature(vote), vote}, 0, "topic:     vote.created"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"test", "--rules", rulesPath, "--source", "productlift"}, tc.args...)
