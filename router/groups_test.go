@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/queue"
 )
 
 // bodies is an HTTP receiver that keeps the JSON bodies it is sent.
@@ -135,6 +138,7 @@ func TestGroupWaitIntervalMax(t *testing.T) {
 	// starts a new one, which waits wait again.
 	clock.Advance(61 * time.Minute)
 	eventually(t, "the idle group to end", func() bool {
+		groups.Groups = nil
 		h.api(t, "GET", "/api/groups", &groups)
 		return len(groups.Groups) == 0
 	})
@@ -236,4 +240,106 @@ func (h *harness) metrics(t *testing.T) string {
 	return string(b)
 }
 
-var _ = context.Background
+func TestGroupFiresOnceAcrossReplicas(t *testing.T) {
+	b := newBodies(t)
+	clock := newFakeClock()
+	h := start(t, groupedRules(b.srv.URL, "{ by: '{{ .data.post.id }}', wait: 30s, interval: 1h }"),
+		func(o *Options) { o.Now = clock.Now })
+	// A second replica on the same store: both match events and both run
+	// the scheduler.
+	other, err := New(Options{RulesPath: h.rules, Queue: h.r.q, Getenv: h.r.opts.Getenv, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = other.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	for window, ids := range [][]string{{"r1", "r2", "r3", "r4", "r5"}, {"r6", "r7", "r8"}} {
+		for _, id := range ids {
+			h.send(t, id, "T")
+		}
+		for _, id := range ids {
+			h.eventRecord(t, id)
+		}
+		clock.Advance(time.Hour + time.Second)
+		eventually(t, "a firing", func() bool { return b.count() == window+1 })
+		b.quiet(t, window+1, "two replicas' schedulers")
+		got := b.all()[window]
+		if got["count"] != fmt.Sprint(len(ids)) {
+			t.Fatalf("window %d fired %v, want all %d events", window+1, got, len(ids))
+		}
+		for _, id := range ids {
+			if !strings.Contains(got["ids"].(string), id+" ") {
+				t.Errorf("window %d's digest lacks %s: %v", window+1, id, got)
+			}
+		}
+	}
+}
+
+// A replica that claimed a firing and died after storing its jobs: once
+// the lease runs out another does it again, under the same id, and the
+// receiver gets one digest.
+func TestGroupFiringTakenOverAfterLease(t *testing.T) {
+	b := newBodies(t)
+	clock := newFakeClock()
+	h := start(t, groupedRules(b.srv.URL, "{ wait: 10s, interval: 1h }"), func(o *Options) { o.Now = clock.Now })
+	h.sendJoined(t, "x1")
+	h.sendJoined(t, "x2")
+
+	// What the dead replica did: claim the firing, store its jobs.
+	ctx := context.Background()
+	id := groupID("votes", "")
+	e, err := h.r.groups.bucket.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st groupState
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		t.Fatal(err)
+	}
+	s, err := h.r.q.Stream(ctx, queue.GroupsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.GetLastMsgForSubject(ctx, st.Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Firing, st.FiringAt, st.Covers = "deadbeef", clock.Now(), last.Sequence
+	data, _ := json.Marshal(st)
+	if _, err := h.r.groups.bucket.Update(ctx, id, data, e.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	g, err := h.r.members(ctx, s, st, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &Job{ID: "group/" + id + "/deadbeef/0", Event: g.Events[0], Rule: "votes", Kind: "http", Matched: clock.Now(), Group: g}
+	jm, err := jobMsg(j, jobState{base: j.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.r.q.PublishAll(ctx, []queue.Msg{jm}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the dead replica's digest", func() bool { return b.count() == 1 })
+
+	clock.Advance(11 * time.Second) // due, but the firing's lease holds
+	b.quiet(t, 1, "within the lease")
+	var groups struct{ Groups []PendingGroup }
+	if h.api(t, "GET", "/api/groups", &groups); len(groups.Groups) != 1 || groups.Groups[0].Firing != "deadbeef" {
+		t.Fatalf("pending %+v, want the firing under way", groups.Groups)
+	}
+	clock.Advance(groupLease)
+	eventually(t, "the firing taken over and finished", func() bool {
+		groups.Groups = nil
+		h.api(t, "GET", "/api/groups", &groups)
+		return len(groups.Groups) == 1 && groups.Groups[0].Firing == "" && groups.Groups[0].Count == 0
+	})
+	b.quiet(t, 1, "a firing done again")
+	if got := b.all()[0]; got["count"] != "2" || got["ids"] != "x1 x2 " {
+		t.Fatalf("digest %v", got)
+	}
+}
