@@ -143,8 +143,8 @@ func TestConcurrentOpenIsIdempotent(t *testing.T) {
 	for s := range names.Name() {
 		got = append(got, s)
 	}
-	if len(got) != 4 {
-		t.Fatalf("streams %v, want the four of switchyard", got)
+	if len(got) != 5 {
+		t.Fatalf("streams %v, want the five of switchyard", got)
 	}
 	info, err := q.StreamInfo(ctx, EventsStream)
 	if err != nil {

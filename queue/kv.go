@@ -13,6 +13,13 @@ const (
 	// MutesBucket holds the mutes in force, each removed by the store when
 	// it ends.
 	MutesBucket = "SWITCHYARD_MUTES"
+	// ThrottlesBucket holds the open throttle windows, one key per rule
+	// (or action) and throttle key, each removed by the store when its
+	// window ends.
+	ThrottlesBucket = "SWITCHYARD_THROTTLES"
+	// GroupsBucket holds the timing of each pending group of a grouped
+	// rule: when it is due, and the firing under way.
+	GroupsBucket = "SWITCHYARD_GROUPS"
 )
 
 // KeyValue opens a key-value bucket, creating it or bringing its settings

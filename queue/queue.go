@@ -26,11 +26,13 @@ const (
 	JobsStream   = "SWITCHYARD_JOBS"   // switchyard.jobs.<kind>: one per (event, rule, action)
 	DeadStream   = "SWITCHYARD_DEAD"   // switchyard.dead.<kind>: deliveries that gave up
 	LogStream    = "SWITCHYARD_LOG"    // switchyard.log.{match,delivery}.*: what happened, for a retention window
+	GroupsStream = "SWITCHYARD_GROUPS" // switchyard.groups.<rule>.<key>: events waiting for their group's firing
 
 	EventsSubject = "switchyard.events"
 	JobsSubject   = "switchyard.jobs"
 	DeadSubject   = "switchyard.dead"
 	LogSubject    = "switchyard.log"
+	GroupsSubject = "switchyard.groups"
 )
 
 // Defaults for Options left zero.
@@ -349,6 +351,14 @@ func (q *Queue) ensureStreams(ctx context.Context, o Options, set chosen) error 
 		Subjects:    []string{LogSubject + ".>"},
 		Retention:   jetstream.LimitsPolicy,
 		MaxAge:      o.LogRetention,
+		Storage:     jetstream.FileStorage,
+		Replicas:    o.Replicas,
+	}, {
+		Name:        GroupsStream,
+		Description: "Events waiting for their group's firing, one subject per group; removed once fired",
+		Subjects:    []string{GroupsSubject + ".>"},
+		Retention:   jetstream.LimitsPolicy,
+		Duplicates:  o.DedupWindow,
 		Storage:     jetstream.FileStorage,
 		Replicas:    o.Replicas,
 	}}

@@ -49,6 +49,7 @@ func (r *Router) apiRoutes(mux *httprouter.Router) {
 	mux.GET("/api/mutes", r.apiMutes)
 	mux.POST("/api/mutes", r.apiAddMute)
 	mux.DELETE("/api/mutes/:id", r.apiExpireMute)
+	mux.GET("/api/groups", r.apiGroups) // groups_api.go
 }
 
 // filter holds the query parameters the list endpoints share.

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -24,6 +25,25 @@ type Job struct {
 	Action  int         `json:"action"` // 0-based index in the rule's actions
 	Kind    string      `json:"kind"`
 	Matched time.Time   `json:"matched"`
+	// Group is the firing of a grouped rule the job delivers; nil for a
+	// job of one event. Event is then the firing's first event.
+	Group *GroupFiring `json:"group,omitempty"`
+}
+
+// do makes the job's delivery with act: one event, or a group's firing.
+func (j *Job) do(ctx context.Context, act actions.Action) error {
+	if j.Group != nil {
+		return act.DoData(ctx, j.Group.data(j.Rule))
+	}
+	return act.Do(ctx, &j.Event)
+}
+
+// render is what act sends for the job, for its dead letter.
+func (j *Job) render(act actions.Action) (actions.Rendered, error) {
+	if j.Group != nil {
+		return act.RenderData(j.Group.data(j.Rule))
+	}
+	return act.Render(&j.Event)
 }
 
 // DeadLetter is a delivery that failed permanently or ran out of attempts.

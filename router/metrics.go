@@ -23,10 +23,12 @@ type metrics struct {
 	deferrals  *prometheus.CounterVec
 	held       *prometheus.CounterVec
 	paced      *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-	reloadOK   prometheus.Gauge
-	reloadTime prometheus.Gauge
-	configHash *prometheus.GaugeVec
+	// groupFirings counts the firings of grouped rules.
+	groupFirings *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
+	reloadOK     prometheus.Gauge
+	reloadTime   prometheus.Gauge
+	configHash   *prometheus.GaugeVec
 }
 
 func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) *metrics {
@@ -53,11 +55,15 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 		}, []string{"kind"}),
 		held: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_rule_firings_held_total",
-			Help: "Matched rules whose firing was held back, by rule and how (muted, throttled).",
+			Help: "Matched rules whose firing was held back, by rule and how (muted, throttled, grouped: the event waits for its group's firing).",
 		}, []string{"rule", "how"}),
 		paced: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchyard_deliveries_paced_total",
 			Help: "Deliveries given a later turn by their receiver's pace (not attempts), by rule.",
+		}, []string{"rule"}),
+		groupFirings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_group_firings_total",
+			Help: "Firings of grouped rules (one digest each, delivered by each of the rule's actions), by rule.",
 		}, []string{"rule"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchyard_delivery_duration_seconds",
@@ -83,7 +89,7 @@ func newMetrics(reg *prometheus.Registry, q *queue.Queue, now func() time.Time) 
 	}, []string{"version", "revision", "goversion"})
 	v, rev := BuildVersion()
 	build.WithLabelValues(v, rev, runtime.Version()).Set(1)
-	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.held, m.paced, m.latency,
+	reg.MustRegister(build, m.received, m.matches, m.evalErrors, m.deliveries, m.deferrals, m.held, m.paced, m.groupFirings, m.latency,
 		m.reloadOK, m.reloadTime, m.configHash, newQueueCollector(q, now),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -70,6 +70,18 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		p.record.EventSeq = md.Sequence.Stream
 		firstTime = md.NumDelivered <= 1
 	}
+	// The throttles are claimed and the group members stored before the
+	// event is acknowledged: matched again, it finds its own windows and
+	// its members stored once.
+	err = r.throttle(ctx, &p)
+	if err == nil {
+		err = r.joinGroups(ctx, &p, &ev, now)
+	}
+	if err != nil {
+		log.Error("cannot claim throttles or store group members; will match the event again", "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
 	r.count(&p, log)
 
 	var jobs []queue.Msg
@@ -331,7 +343,7 @@ func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, 
 	p := act.policy
 	actx, cancel := context.WithTimeout(actions.WithDeliveryID(ctx, j.ID), p.Timeout)
 	start := r.opts.Now()
-	err := act.Do(actx, &j.Event)
+	err := j.do(actx, act)
 	cancel()
 	took := r.opts.Now().Sub(start)
 	r.metrics.latency.WithLabelValues(j.Kind).Observe(took.Seconds())
@@ -358,7 +370,7 @@ func (r *Router) attempt(ctx context.Context, cfg *Config, act *action, j *Job, 
 	log.Error("delivery failed; parked as a dead letter", "err", msg, "permanent", !retry, "latency", took)
 	r.recordDelivery(j, "dead", n, took, msg, 0)
 	d := &DeadLetter{Job: *j, Attempts: n, Error: msg, At: r.opts.Now()}
-	if rd, rerr := act.Render(&j.Event); rerr == nil {
+	if rd, rerr := j.render(act); rerr == nil {
 		rd = redactRendered(cfg, rd)
 		d.Rendered = &rd
 	}

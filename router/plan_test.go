@@ -108,3 +108,45 @@ rules:
 		})
 	}
 }
+
+// A grouped rule's firing joins a group instead of making deliveries, and
+// throttled deliveries list the windows they must claim: the rule's, then
+// their action's.
+func TestPlanGroupsAndThrottles(t *testing.T) {
+	cfg := planConfig(t, `
+sources:
+  productlift: { vendor: productlift, secret: "${PL_SECRET}" }
+rules:
+  - name: digest
+    when: event == "vote.created"
+    group: { by: "{{ .data.post.id }}", wait: 1m, interval: 1h }
+    actions:
+      - http: { url: "https://crm.example.com/digest", json: { n: "{{ .count }}" } }
+  - name: votes
+    when: event == "vote.created"
+    throttle: { key: "{{ .data.post.id }}", per: 1h }
+    actions:
+      - http: { url: "https://crm.example.com/a" }
+      - http: { url: "https://crm.example.com/b" }
+        throttle: { per: 10m }
+`)
+	ev := event.Event{Source: "productlift", Event: "vote.created", ID: "v1", Data: map[string]any{"post": map[string]any{"id": 7.0}}}
+	p := cfg.plan(&ev, time.Now(), nil)
+	if len(p.groups) != 1 || p.groups[0].rule.Name != "digest" || p.groups[0].key != "7" {
+		t.Fatalf("groups %+v, want digest's group 7", p.groups)
+	}
+	if len(p.deliveries) != 2 {
+		t.Fatalf("%d deliveries, want votes' two", len(p.deliveries))
+	}
+	a, b := p.deliveries[0], p.deliveries[1]
+	if len(a.throttles) != 1 || len(b.throttles) != 2 || a.throttles[0] != b.throttles[0] {
+		t.Fatalf("throttles %v and %v: want the rule's shared, then b's own", a.throttles, b.throttles)
+	}
+	if r, own := b.throttles[0], b.throttles[1]; r.per != time.Hour || r.action != -1 || own.per != 10*time.Minute || own.action != 1 || r.key == own.key || r.event != "productlift/v1" {
+		t.Fatalf("rule throttle %+v, action throttle %+v", r, own)
+	}
+	other := event.Event{Source: "productlift", Event: "vote.created", ID: "v2", Data: map[string]any{"post": map[string]any{"id": 8.0}}}
+	if q := cfg.plan(&other, time.Now(), nil); q.deliveries[0].throttles[0].key == a.throttles[0].key || q.deliveries[1].throttles[1].key != b.throttles[1].key {
+		t.Fatal("the rule's window should depend on the key, the action's (no key) should not")
+	}
+}

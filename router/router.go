@@ -68,6 +68,10 @@ type Router struct {
 	limit *limiter
 	// mutes are the mutes in force, shared by every replica.
 	mutes *mutes
+	// throttles and groups are the throttle windows and pending groups,
+	// shared by every replica (groups.go, throttle.go).
+	throttles *throttles
+	groups    *groups
 	// evalLogged remembers the rules whose run-time evaluation error was
 	// logged under the current config, so each is logged once.
 	evalLogged sync.Map
@@ -107,6 +111,9 @@ func New(o Options) (*Router, error) {
 		return nil, err
 	}
 	r.mutes = ms
+	if err := r.openNoise(ctx); err != nil {
+		return nil, err
+	}
 	var cfg *Config
 	if o.Rules != nil {
 		cfg, err = Build(o.Rules, r.buildOptions())
@@ -192,6 +199,9 @@ func (r *Router) Run(ctx context.Context) error {
 	if err := r.mutes.watch(ctx, r.log); err != nil {
 		return err
 	}
+	if err := r.groups.watch(ctx, r.log); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(actionKinds)+1)
 	run := func(o queue.ConsumerOptions, h queue.Handler) {
@@ -205,6 +215,7 @@ func (r *Router) Run(ctx context.Context) error {
 		Stream: queue.EventsStream, Durable: "matcher", Filter: queue.EventsSubject + ".>",
 		Workers: r.opts.MatchWorkers, AckWait: 15 * time.Second,
 	}, r.match)
+	wg.Go(func() { r.runGroups(ctx) })
 	for _, kind := range ActionKinds() {
 		n := r.workers(kind)
 		run(queue.ConsumerOptions{
