@@ -14,16 +14,16 @@ import (
 // normalized event, each rule matched or not and why, and each action of
 // the matching rules rendered with secrets redacted. Nothing is sent.
 type DryRun struct {
-	Source        string       `json:"source"`
-	Vendor        string       `json:"vendor"`
-	Verified      bool         `json:"verified"`
-	VerifyError   string       `json:"verify_error,omitempty"`
-	EnvelopeError string       `json:"envelope_error,omitempty"`
+	Source        string `json:"source"`
+	Vendor        string `json:"vendor"`
+	Verified      bool   `json:"verified"`
+	VerifyError   string `json:"verify_error,omitempty"`
+	EnvelopeError string `json:"envelope_error,omitempty"`
 	// Refusal is the status serve would answer the body with, if it would
 	// refuse it (400 malformed, 413 too large); 401 is Verified's.
-	Refusal int `json:"refusal,omitempty"`
-	Event         *event.Event `json:"event,omitempty"`
-	Rules         []RuleResult `json:"rules"`
+	Refusal int          `json:"refusal,omitempty"`
+	Event   *event.Event `json:"event,omitempty"`
+	Rules   []RuleResult `json:"rules"`
 }
 
 // RuleResult is one rule's verdict on the event.

@@ -212,13 +212,9 @@ func (gs *groups) join(ctx context.Context, id string, fresh groupState, now tim
 	}
 }
 
-// watch keeps gs up to date with the bucket until ctx is done; it returns
-// once the groups stored so far are read.
-func (gs *groups) watch(ctx context.Context, log *slog.Logger) error {
-	w, err := gs.bucket.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("watch groups: %w", err)
-	}
+// watch reads the groups stored so far; follow keeps gs up to date with
+// the bucket until ctx is done.
+func (gs *groups) watch(ctx context.Context, log *slog.Logger) (follow func(), err error) {
 	apply := func(e jetstream.KeyValueEntry) {
 		gs.mu.Lock()
 		defer gs.mu.Unlock()
@@ -236,29 +232,7 @@ func (gs *groups) watch(ctx context.Context, log *slog.Logger) error {
 		}
 		gs.byKey[e.Key()] = groupEntry{st: st, rev: e.Revision()}
 	}
-	for e := range w.Updates() {
-		if e == nil {
-			break
-		}
-		apply(e)
-	}
-	go func() {
-		defer func() { _ = w.Stop() }()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e != nil {
-					apply(e)
-				}
-			}
-		}
-	}()
-	return nil
+	return watchBucket(ctx, gs.bucket, apply)
 }
 
 // snapshot is the pending groups, soonest due first.

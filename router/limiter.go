@@ -186,7 +186,8 @@ type pace struct {
 	mu       sync.Mutex
 	interval time.Duration
 	turns    *rate.Limiter // nil: not paced, only paused
-	started  time.Time     // when the last delivery started
+	busy     bool          // a delivery to the receiver is under way
+	next     time.Time     // the next delivery may not start before
 	paused   time.Time     // no delivery before then
 }
 
@@ -215,21 +216,37 @@ func (p *pace) turn(now time.Time) time.Time {
 	return now.Add(p.turns.ReserveN(now, 1).DelayFrom(now))
 }
 
-// start notes that a delivery starts at now, unless the last one started
-// less than an interval before: then it says how long to wait. Turns
-// spread the deliveries out; start holds them an interval apart even when
-// one came late to its turn.
+// start notes that a delivery to the receiver starts at now, unless one
+// is under way or the last ended less than an interval before: then it
+// says how long to wait. Turns spread the deliveries out; start and done
+// hold them an interval apart as the receiver sees them, whatever each
+// took to arrive.
 func (p *pace) start(now time.Time) time.Duration {
 	if !p.paced() {
 		return 0
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if next := p.started.Add(p.interval); now.Before(next) {
-		return next.Sub(now)
+	if p.busy {
+		return p.interval
 	}
-	p.started = now
+	if now.Before(p.next) {
+		return p.next.Sub(now)
+	}
+	p.busy = true
 	return 0
+}
+
+// done notes that the delivery start let go has ended at now (or was not
+// made after all).
+func (p *pace) done(now time.Time) {
+	if !p.paced() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.busy = false
+	p.next = now.Add(p.interval)
 }
 
 // pausedUntil is when the receiver's pause ends, if it is paused at now.

@@ -133,14 +133,10 @@ func (ms *mutes) set(id string, data []byte) error {
 	return nil
 }
 
-// watch keeps ms up to date with the bucket until ctx is done; it returns
-// once the mutes stored so far are read.
-func (ms *mutes) watch(ctx context.Context, log interface{ Warn(string, ...any) }) error {
-	w, err := ms.bucket.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("watch mutes: %w", err)
-	}
-	apply := func(e jetstream.KeyValueEntry) {
+// watch reads the mutes stored so far; follow keeps ms up to date with the
+// bucket until ctx is done.
+func (ms *mutes) watch(ctx context.Context, log interface{ Warn(string, ...any) }) (follow func(), err error) {
+	return watchBucket(ctx, ms.bucket, func(e jetstream.KeyValueEntry) {
 		var data []byte
 		if e.Operation() == jetstream.KeyValuePut {
 			data = e.Value()
@@ -148,30 +144,7 @@ func (ms *mutes) watch(ctx context.Context, log interface{ Warn(string, ...any) 
 		if err := ms.set(e.Key(), data); err != nil {
 			log.Warn("unreadable mute ignored", "err", err)
 		}
-	}
-	for e := range w.Updates() {
-		if e == nil { // the values stored so far are read
-			break
-		}
-		apply(e)
-	}
-	go func() {
-		defer func() { _ = w.Stop() }()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e != nil {
-					apply(e)
-				}
-			}
-		}
-	}()
-	return nil
+	})
 }
 
 // AddMute stores a mute of rule for d from now, with a comment and,

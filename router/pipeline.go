@@ -116,7 +116,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 		rc := r.limit.receiver(d.job.Kind, d.job.Rule, d.job.Action)
 		if firstTime && r.limit.claimInline(rc) {
 			if pc.start(now) == 0 {
-				inline = append(inline, inlined{delivery: d, rc: rc})
+				inline = append(inline, inlined{delivery: d, rc: rc, pace: pc})
 				continue
 			}
 			r.limit.releaseInline(rc, 0)
@@ -132,6 +132,7 @@ func (r *Router) match(ctx context.Context, m jetstream.Msg) {
 	if !r.storeJobs(ctx, m, jobs, log) {
 		for _, d := range inline {
 			r.limit.releaseInline(d.rc, 0)
+			d.pace.done(r.opts.Now())
 		}
 		return
 	}
@@ -195,8 +196,9 @@ func (r *Router) storeJobs(ctx context.Context, m jetstream.Msg, jobs []queue.Ms
 // inlined is a delivery the matcher makes itself, holding its slots.
 type inlined struct {
 	delivery
-	rc  *receiver
-	out outcome
+	rc   *receiver
+	pace *pace
+	out  outcome
 }
 
 // attemptAll makes the first attempt at each of an event's inlined
@@ -205,6 +207,7 @@ type inlined struct {
 func (r *Router) attemptAll(ctx context.Context, cfg *Config, inline []inlined, log *slog.Logger) {
 	try := func(d *inlined) {
 		d.out = r.attempt(ctx, cfg, d.act, d.job, 1, log.With("rule", d.job.Rule, "action", d.job.Kind, "attempt", 1))
+		d.pace.done(r.opts.Now())
 		r.limit.releaseInline(d.rc, d.out.took)
 		r.pauseIfAsked(d.act, d.out)
 	}
@@ -275,13 +278,15 @@ func (r *Router) deliver(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if wait := pc.start(now); wait > 0 {
-		// The last delivery to the receiver started less than its
-		// interval ago (it came late to its turn).
+		// A delivery to the receiver is under way, or the last ended less
+		// than an interval ago (this one came early, or the last late, to
+		// its turn).
 		rc.release(0)
 		_ = m.NakWithDelay(wait)
 		return
 	}
 	out := r.attempt(ctx, cfg, act, &j, attempt, log)
+	pc.done(r.opts.Now())
 	rc.release(out.took)
 	r.pauseIfAsked(act, out)
 	switch {

@@ -195,14 +195,19 @@ const jobsAckWait = 15 * time.Second
 // Run consumes events and jobs until ctx is done, then lets the work in
 // flight finish.
 func (r *Router) Run(ctx context.Context) error {
-	// The mutes in force are read before the first event is matched.
-	if err := r.mutes.watch(ctx, r.log); err != nil {
+	// The mutes in force and the pending groups are read before the first
+	// event is matched; the watches follow them until ctx is done.
+	followMutes, err := r.mutes.watch(ctx, r.log)
+	if err != nil {
 		return err
 	}
-	if err := r.groups.watch(ctx, r.log); err != nil {
+	followGroups, err := r.groups.watch(ctx, r.log)
+	if err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
+	wg.Go(followMutes)
+	wg.Go(followGroups)
 	errs := make(chan error, len(actionKinds)+1)
 	run := func(o queue.ConsumerOptions, h queue.Handler) {
 		wg.Go(func() {
