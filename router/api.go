@@ -44,6 +44,7 @@ func (r *Router) apiRoutes(mux *httprouter.Router) {
 	mux.DELETE("/api/dead-letters/:seq", r.apiDropOne)
 	mux.DELETE("/api/dead-letters", r.apiDropAll)
 	mux.GET("/api/rules", r.apiRules)
+	mux.GET("/api/rules/activity", r.apiRuleActivity) // activity.go
 	mux.POST("/api/test", r.apiTest)
 	mux.POST("/api/preview", r.apiPreview)
 	mux.GET("/api/mutes", r.apiMutes)
