@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1029,5 +1030,249 @@ func TestDashboardInBrowser(t *testing.T) {
 		if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
 			t.Errorf("the mutes page is %dpx wider than a 380px window (%v)", overflow, err)
 		}
+	})
+}
+
+const groupsRules = `
+sources:
+  productlift:
+    vendor: productlift
+    secret: ${PL_SECRET}
+rules:
+  - name: votes-per-post
+    when: event == "vote.created"
+    group: { by: "{{ .data.post.id }}", wait: 30s, interval: 1h, max: 100 }
+    actions:
+      - http:
+          url: ${SINK}/digest
+          json: { text: "{{ .count }} new votes on {{ (index .events 0).data.post.title }}" }
+  - name: every-vote
+    when: event == "vote.created"
+    actions:
+      - http: { url: "${SINK}/votes", json: { title: "{{ .data.post.title }}" } }
+        retry: { attempts: 1 }
+`
+
+// refusingSink answers 400 to a body that asks for it ("refuse"), 204 to
+// the rest.
+type refusingSink struct{}
+
+func (refusingSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if bytes.Contains(body, []byte("refuse")) {
+		http.Error(w, "refused", http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// TestDashboardGroupsAndActivityInBrowser drives the Groups tab (pending
+// groups with their count, first event and a countdown to their firing
+// that moves without touching the live region), the grouped badge of an
+// event, and the Rules tab's chart of each rule's last 24 hours, whose
+// text alternative states the totals.
+func TestDashboardGroupsAndActivityInBrowser(t *testing.T) {
+	bin := buildBinary(t)
+	b := startBrowser(t)
+	sinkURL := newHTTPTestServer(t, refusingSink{})
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(groupsRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		plSecret = "pl-groups-secret-77a1"
+		token    = "admin-groups-token-3f9c"
+	)
+	p := startServe(t, bin, rulesPath, filepath.Join(dir, "data"),
+		[]string{"PL_SECRET=" + plSecret, "SINK=" + sinkURL}, "--admin-token", token)
+	defer b.checkProblems(t)
+	pl := sources.Config{Name: "productlift", Vendor: "productlift", Secret: secret.Secret(plSecret)}
+	tmpl := string(readFixture(t, "productlift/vote.created.json"))
+	const hostile = `<img src=x id=pwned> & "quotes"`
+	vote := func(t *testing.T, id string, postID int, title string) {
+		t.Helper()
+		body := strings.Replace(tmpl, "vg3EGg2wcHgd8nMl", id, 1)
+		body = strings.Replace(body, `"id": 99,`, fmt.Sprintf(`"id": %d,`, postID), 1)
+		body = strings.Replace(body, `"This is a great idea"`, strconv.Quote(title), 1)
+		u, h, sb := signed(t, p.public, pl, []byte(body))
+		if code, resp := post(t, u, "application/json", h, sb); code != http.StatusAccepted {
+			t.Fatalf("hook answered %d %v", code, resp)
+		}
+	}
+
+	b.do(t, "load the dashboard", chromedp.Navigate(p.admin+"/#/groups"))
+	b.waitJS(t, "the token prompt", `!document.getElementById("token-panel").hidden`)
+	b.do(t, "enter the token",
+		chromedp.SendKeys(chromedp.CSS("#token-input"), token),
+		chromedp.Click(chromedp.CSS("#token-submit")))
+	b.waitJS(t, "no pending groups yet", `!document.getElementById("groups-empty").hidden`)
+
+	// Three votes on post 99 (one the receiver refuses), one on post 100:
+	// votes-per-post holds them in two groups; every-vote delivers each.
+	vote(t, "g-1", 99, hostile)
+	vote(t, "g-2", 99, "refuse this one")
+	vote(t, "g-3", 99, "Another")
+	vote(t, "g-4", 100, "Elsewhere")
+
+	var groups struct {
+		Groups []struct {
+			Rule, Key  string
+			Count      int
+			First, Due time.Time
+		}
+	}
+	waitFor(t, "two pending groups", 30*time.Second, func() bool {
+		code, body := adminCall(t, http.MethodGet, p.admin+"/api/groups", token, nil)
+		return code == http.StatusOK && json.Unmarshal(body, &groups) == nil && len(groups.Groups) == 2 &&
+			groups.Groups[0].Count+groups.Groups[1].Count == 4
+	})
+	groupRow := func(key string) string {
+		return `[data-testid="group-row"][data-rule="votes-per-post"][data-group="` + key + `"]`
+	}
+
+	t.Run("pending groups with their count and when they fire", func(t *testing.T) {
+		// No click: the list refreshes itself.
+		b.waitJS(t, "both groups with their counts",
+			`(document.querySelector('`+groupRow("99")+` [data-testid="group-count"]') || {}).textContent === "3" && `+
+				`(document.querySelector('`+groupRow("100")+` [data-testid="group-count"]') || {}).textContent === "1"`)
+		for _, g := range groups.Groups {
+			row := groupRow(g.Key)
+			if got := b.text(t, row+` [data-testid="group-state"]`); got != "waiting" {
+				t.Errorf("group %s is %q, want waiting", g.Key, got)
+			}
+			// The page shows the API's times, and how long until the firing.
+			if got := b.value(t, `document.querySelector('`+row+` [data-testid="group-due"] time').getAttribute("datetime")`); got != g.Due.Format(time.RFC3339Nano) {
+				t.Errorf("group %s fires at %s on the page, at %s by the API", g.Key, got, g.Due.Format(time.RFC3339Nano))
+			}
+			if got := b.value(t, `document.querySelector('`+row+` [data-testid="group-first"] time').getAttribute("datetime")`); got != g.First.Format(time.RFC3339Nano) {
+				t.Errorf("group %s's first event at %s on the page, at %s by the API", g.Key, got, g.First.Format(time.RFC3339Nano))
+			}
+			due := b.text(t, row+` [data-due]`)
+			m := regexp.MustCompile(`^\(in (\d+)s\)$`).FindStringSubmatch(due)
+			if m == nil {
+				t.Fatalf("group %s fires %q, want (in Ns)", g.Key, due)
+			}
+			if n, _ := strconv.Atoi(m[1]); n < 1 || n > 30 {
+				t.Errorf("group %s fires in %ds, want within its 30s wait", g.Key, n)
+			}
+		}
+		if got := b.value(t, `[...document.querySelectorAll('[data-testid="group-row"]')].map(r => r.dataset.group).join(",")`); got != groups.Groups[0].Key+","+groups.Groups[1].Key {
+			t.Errorf("groups listed %s, want the API's order, soonest first", got)
+		}
+		b.screenshot(t, "groups")
+	})
+
+	t.Run("the countdown moves without a word to the live region", func(t *testing.T) {
+		b.do(t, "watch the live region", chromedp.Evaluate[chromedp.Void](`
+			window.liveChanges = 0;
+			new MutationObserver((ms) => { window.liveChanges += ms.length; })
+				.observe(document.getElementById("status"), { childList: true, characterData: true, subtree: true });
+			window.groupReads = 0;
+			const realFetch = window.fetch;
+			window.fetch = (...args) => {
+				if (String(args[0]).startsWith("api/groups")) window.groupReads++;
+				return realFetch(...args);
+			};
+			window.dueBefore = document.querySelector('`+groupRow("99")+` [data-due]').textContent;`))
+		// Two reads: a whole refresh has run since, and the seconds moved.
+		b.waitJS(t, "the countdown to move and a refresh to run",
+			`window.groupReads >= 2 && document.querySelector('`+groupRow("99")+` [data-due]').textContent !== window.dueBefore`)
+		if n, err := eval[int](b, `window.liveChanges`); err != nil || n != 0 {
+			t.Errorf("the live region changed %d times (%v) while only the countdown moved: %q", n, err, b.text(t, "#status"))
+		}
+		if in, err := eval[bool](b, `!!document.querySelector('`+groupRow("99")+` [data-due]').closest('[aria-live], [role="status"], [role="alert"]')`); err != nil || in {
+			t.Errorf("the countdown is inside a live region (%v)", err)
+		}
+		// A group that starts is announced, once.
+		vote(t, "g-5", 101, "A third post")
+		b.waitJS(t, "the new group announced", `document.querySelector('`+groupRow("101")+`') && document.getElementById("status").textContent.includes("1 new group: votes-per-post (101)")`)
+	})
+
+	t.Run("an event says which group holds it", func(t *testing.T) {
+		b.do(t, "open events", chromedp.Click(chromedp.CSS("#nav-events")))
+		row := `[...document.querySelectorAll('[data-testid="event-row"]')].find(r => r.textContent.includes("g-3"))`
+		b.waitJS(t, "the grouped event", row+` && `+row+`.querySelector('[data-testid="held"][data-how="grouped"]')`)
+		if got := b.value(t, row+`.querySelector('[data-testid="held"]').title`); !strings.Contains(got, `grouped by votes-per-post (key "99") until its firing at`) {
+			t.Errorf("the grouped badge's reason is %q", got)
+		}
+		seq := b.value(t, row+`.dataset.seq`)
+		b.do(t, "open it", chromedp.Click(chromedp.CSS(`[data-testid="event-row"][data-seq="`+seq+`"] a`)))
+		b.waitJS(t, "the group it waits in", `document.querySelector('[data-testid="held-reason"][data-how="grouped"] a[href="#/groups"]')`)
+		if got := b.text(t, `[data-testid="held-reason"][data-how="grouped"]`); !strings.Contains(got, "Waits in a pending group · fires with it at") {
+			t.Errorf("the event's detail says %q", got)
+		}
+		b.screenshot(t, "event-grouped")
+	})
+
+	t.Run("each rule's last 24 hours", func(t *testing.T) {
+		// every-vote's five deliveries are recorded before the chart is read.
+		waitFor(t, "every-vote's deliveries", 30*time.Second, func() bool {
+			_, body := adminCall(t, http.MethodGet, p.admin+"/api/deliveries?rule=every-vote", token, nil)
+			var d struct{ Deliveries []struct{ Outcome string } }
+			return json.Unmarshal(body, &d) == nil && len(d.Deliveries) == 5
+		})
+		b.do(t, "open rules", chromedp.Click(chromedp.CSS("#nav-rules")))
+		chart := func(rule string) string {
+			return `[data-testid="rule-row"][data-rule="` + rule + `"] [data-testid="rule-chart"]`
+		}
+		b.waitJS(t, "the charts", `document.querySelector('`+chart("every-vote")+`') && document.querySelector('`+chart("votes-per-post")+`')`)
+		for _, tc := range []struct {
+			rule, label string
+			bars        int
+		}{
+			{"every-vote", "Last 24 hours: 5 matches, 4 delivered, 1 failed; busiest hour from ", 1},
+			{"votes-per-post", "Last 24 hours: 5 matches, ", 1},
+		} {
+			label := b.value(t, `document.querySelector('`+chart(tc.rule)+` svg').getAttribute("aria-label")`)
+			if !strings.HasPrefix(label, tc.label) || !strings.HasSuffix(label, ", 5 matches") {
+				t.Errorf("%s's chart is labelled %q, want %q… with its busiest hour's 5 matches", tc.rule, label, tc.label)
+			}
+			if role := b.value(t, `document.querySelector('`+chart(tc.rule)+` svg').getAttribute("role")`); role != "img" {
+				t.Errorf("%s's chart has role %q, want img", tc.rule, role)
+			}
+			if n, err := eval[int](b, `document.querySelectorAll('`+chart(tc.rule)+` rect.matches').length`); err != nil || n != tc.bars {
+				t.Errorf("%s's chart has %d hours with matches (%v), want %d", tc.rule, n, err, tc.bars)
+			}
+			if n, err := eval[int](b, `document.querySelectorAll('`+chart(tc.rule)+` rect.hour').length`); err != nil || n != 24 {
+				t.Errorf("%s's chart has %d hours (%v), want 24", tc.rule, n, err)
+			}
+		}
+		if n, err := eval[int](b, `document.querySelectorAll('`+chart("every-vote")+` rect.failed').length`); err != nil || n != 1 {
+			t.Errorf("every-vote's chart has %d hours with failures (%v), want 1", n, err)
+		}
+		// The page draws what the API counts.
+		code, body := adminCall(t, http.MethodGet, p.admin+"/api/rules/activity", token, nil)
+		var a struct {
+			Partial bool
+			Rules   []struct {
+				Rule   string
+				Totals struct{ Matches, Delivered, Failed int }
+			}
+		}
+		if err := json.Unmarshal(body, &a); err != nil || code != http.StatusOK || a.Partial {
+			t.Fatalf("GET /api/rules/activity answered %d %s", code, body)
+		}
+		for _, ra := range a.Rules {
+			got := b.value(t, `(c => [c.dataset.matches, c.dataset.delivered, c.dataset.failed].join(" "))(document.querySelector('`+chart(ra.Rule)+`'))`)
+			if want := fmt.Sprintf("%d %d %d", ra.Totals.Matches, ra.Totals.Delivered, ra.Totals.Failed); got != want {
+				t.Errorf("%s's chart shows %s, the API %s", ra.Rule, got, want)
+			}
+		}
+		if imgs, err := eval[int](b, `document.querySelectorAll("img, #pwned").length`); err != nil || imgs != 0 {
+			t.Errorf("hostile text became markup: %d elements (%v)", imgs, err)
+		}
+		b.screenshot(t, "rules-activity")
+	})
+
+	t.Run("narrow window", func(t *testing.T) {
+		for _, tab := range []string{"#/groups", "#/rules"} {
+			b.do(t, "open "+tab+" at 380px", chromedp.EmulateViewport(380, 800), chromedp.Evaluate[chromedp.Void](`location.hash = "`+tab+`"`))
+			b.waitJS(t, tab+" at 380px", `document.querySelector('[data-testid="group-row"], [data-testid="rule-chart"]')`)
+			if overflow, err := eval[int](b, `document.documentElement.scrollWidth - document.documentElement.clientWidth`); err != nil || overflow > 0 {
+				t.Errorf("%s is %dpx wider than a 380px window (%v)", tab, overflow, err)
+			}
+		}
+		b.screenshot(t, "rules-narrow")
 	})
 }

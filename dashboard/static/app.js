@@ -50,14 +50,27 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // svg builds an SVG element: every attribute set as given (the chart's
+  // geometry), children as el's. No style: the stylesheet colours it.
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs, ...children) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v !== null && v !== undefined && v !== false) e.setAttribute(k, String(v));
+    }
+    append(e, children);
+    return e;
+  }
+
   // Tables: the header names label each cell too, so that a narrow window
   // can show each row as a small card (see style.css).
   const EVENT_COLS = ["#", "Matched at", "Source", "Event", "ID", "Rules matched", "Deliveries"];
   const DELIVERY_COLS = ["At", "Rule", "Action", "Attempt", "Outcome", "Latency", "Error"];
   const SOURCE_COLS = ["Name", "Vendor", "URL path"];
-  const RULE_COLS = ["Name", "Sources", "When", "Actions", "Matches", "Errors"];
+  const RULE_COLS = ["Name", "Sources", "When", "Actions", "Matches", "Errors", "Last 24 hours"];
   const PREVIEW_COLS = ["Rule", "Change", "Matches now → candidate", "Condition errors"];
   const MUTE_COLS = ["Rule", "Condition", "Comment", "Ends", "Mute", "Action"];
+  const GROUP_COLS = ["Rule", "Key", "Events", "First event", "Fires", "State"];
 
   function table(id, caption, cols, body) {
     return el("div", { class: "table-wrap" },
@@ -177,12 +190,13 @@
     return isNaN(d) ? String(iso) : d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
   }
 
-  // fmtIn says how long until a time: "in 1h 12m", "in 3d 4h", "in 40s".
-  // It rounds up, so that a mute of 2h just added ends "in 2h".
-  function fmtIn(iso, now) {
+  // fmtIn says how long until a time: "in 1h 12m", "in 3d 4h", "in 40s";
+  // past (default "ending now") once it has come. It rounds up, so that a
+  // mute of 2h just added ends "in 2h".
+  function fmtIn(iso, now, past) {
     const ms = new Date(iso) - now;
     if (isNaN(ms)) return "";
-    if (ms <= 0) return "ending now";
+    if (ms <= 0) return past || "ending now";
     if (ms < 60000) return "in " + Math.ceil(ms / 1000) + "s";
     const m = Math.ceil(ms / 60000);
     const [d, h, min] = [Math.floor(m / 1440), Math.floor((m % 1440) / 60), m % 60];
@@ -223,14 +237,27 @@
       h.how, el("span", { class: "sr-only" }, ": " + h.reason))];
   }
 
-  // heldItem is a held firing in full, for the event's detail.
+  // heldItem is a held firing in full, for the event's detail: what held
+  // it, linked where the page shows that, and until when.
   function heldItem(h) {
-    return el("li", { "data-testid": "held-reason", "data-rule": h.rule, "data-by": h.by },
+    let what;
+    switch (h.how) {
+      case "muted":
+        what = ["Mute ", el("a", { href: "#/mutes", class: "mono" }, h.by), " · held until ", fmtTime(h.until)];
+        break;
+      case "grouped":
+        what = ["Waits in a ", el("a", { href: "#/groups" }, "pending group"), " · fires with it at ", fmtTime(h.until)];
+        break;
+      case "throttled":
+        what = ["Counted, not delivered and not retried · the throttle's window ends ", fmtTime(h.until)];
+        break;
+      default:
+        what = [h.by ? ["By ", h.by, " · "] : null, "held until ", fmtTime(h.until)];
+    }
+    return el("li", { "data-testid": "held-reason", "data-rule": h.rule, "data-by": h.by, "data-how": h.how },
       el("strong", {}, h.rule), " ", el("span", { class: "badge held" }, h.how), " ",
       el("span", { class: "wrap" }, h.reason),
-      el("div", { class: "muted" },
-        h.how === "muted" ? ["Mute ", el("a", { href: "#/mutes", class: "mono" }, h.by)] : ["By ", h.by],
-        " · held until ", fmtTime(h.until)));
+      el("div", { class: "muted" }, what));
   }
 
   function labelled(label, control) {
@@ -883,6 +910,66 @@
     return view;
   }
 
+  // Rule activity: /api/rules/activity reads up to the whole log, so the
+  // rules view asks for it when it opens, after a reload, and then once a
+  // minute, not on every refresh.
+  const ACTIVITY_MS = 60000;
+  const ACTIVITY_HOURS = 24;
+
+  const hourOf = (start, i) => new Date(new Date(start).getTime() + i * 3600000);
+  const fmtHour = (d) => d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  const activityTotals = (t) => plural(t.matches, "match", "matches") + ", " + t.delivered + " delivered, " + t.failed + " failed";
+
+  // activityChart draws one rule's hours as bars: per hour, its matches
+  // (grey) and beside them its deliveries, delivered (green) under failed
+  // (red), on the rule's own scale. The picture is one image to a screen
+  // reader, labelled with the totals and the busiest hour; each hour's
+  // counts are its tooltip.
+  function activityChart(start, ra) {
+    const n = ra.matches.length;
+    const step = 7, bar = 3, h = 36;
+    const peak = Math.max(1, ...ra.matches, ...ra.delivered.map((d, i) => d + ra.failed[i]));
+    const y = (v) => Math.round((v / peak) * h);
+    let busiest = -1;
+    ra.matches.forEach((m, i) => {
+      if (m > 0 && (busiest < 0 || m >= ra.matches[busiest])) busiest = i;
+    });
+    const t = ra.totals;
+    let label = "Last " + plural(n, "hour") + ": " + activityTotals(t);
+    if (busiest >= 0) {
+      label += "; busiest hour from " + fmtHour(hourOf(start, busiest)) + ", " + plural(ra.matches[busiest], "match", "matches");
+    }
+    const bars = [];
+    for (let i = 0; i < n; i++) {
+      const m = ra.matches[i], d = ra.delivered[i], f = ra.failed[i];
+      const x = i * step;
+      bars.push(svg("g", {},
+        svg("title", {}, fmtHour(hourOf(start, i)) + "–" + fmtHour(hourOf(start, i + 1)) + ": " + activityTotals({ matches: m, delivered: d, failed: f })),
+        // A transparent column, so the whole hour shows its tooltip.
+        svg("rect", { class: "hour", x, y: 0, width: step, height: h }),
+        m ? svg("rect", { class: "matches", x, y: h - y(m), width: bar, height: y(m) }) : null,
+        d ? svg("rect", { class: "delivered", x: x + bar, y: h - y(d), width: bar, height: y(d) }) : null,
+        f ? svg("rect", { class: "failed", x: x + bar, y: h - y(d) - y(f), width: bar, height: y(f) }) : null));
+    }
+    return el("div", { class: "chart", "data-testid": "rule-chart", "data-matches": t.matches, "data-delivered": t.delivered, "data-failed": t.failed },
+      svg("svg", { role: "img", "aria-label": label, width: n * step, height: h + 1, viewBox: "0 0 " + n * step + " " + (h + 1), "data-testid": "rule-chart-image" },
+        bars, svg("line", { class: "axis", x1: 0, y1: h + 0.5, x2: n * step, y2: h + 0.5 })),
+      // The same totals, for the eye; the image's label says them already.
+      el("div", { class: "chart-totals muted", "aria-hidden": "true" },
+        t.matches + " matched · " + t.delivered + " delivered", t.failed ? el("span", { class: "error" }, " · " + t.failed + " failed") : null));
+  }
+
+  function activityLegend(a) {
+    if (!a) return el("p", { class: "muted" }, "Reading each rule's last 24 hours from the log…");
+    return el("p", { class: "muted legend" },
+      "Last 24 hours, one bar pair per hour, each rule on its own scale: ",
+      el("span", { class: "swatch matches", "aria-hidden": "true" }), " matches, ",
+      el("span", { class: "swatch delivered", "aria-hidden": "true" }), " delivered, ",
+      el("span", { class: "swatch failed", "aria-hidden": "true" }), " failed for good. Read from the log at ",
+      fmtTime(a.now), ", again every minute.",
+      a.partial ? el("strong", { class: "warn-text", id: "activity-partial" }, " The log holds more than one read covers: the charts count only from ", fmtTime(a.oldest), ".") : null);
+  }
+
   function rulesView() {
     const error = el("p", { id: "rules-error", class: "error", role: "alert", hidden: true });
     const summary = el("div", { id: "rules-summary" });
@@ -906,6 +993,24 @@
       if (view.live()) view.refresh().catch((e) => view.fail(e));
     });
 
+    const legend = el("div", { id: "activity-legend" });
+    const activityError = el("p", { id: "activity-error", class: "error", role: "alert", hidden: true });
+    let activity = null; // the last answer of /api/rules/activity
+    let activityRead = 0; // when it was asked for
+    let activityHash = null; // of the rules it was read under
+    async function readActivity(m) {
+      if (activity && activityHash === m.hash && Date.now() - activityRead < ACTIVITY_MS) return;
+      activityRead = Date.now();
+      activityHash = m.hash;
+      try {
+        activity = await api("GET", "api/rules/activity" + query({ hours: ACTIVITY_HOURS }));
+        showMessage(activityError, "");
+      } catch (e) {
+        // The rest of the view stands; the charts say they are out of date.
+        showMessage(activityError, "Could not read the rules' activity: " + e.message);
+      }
+    }
+
     const view = {
       title: "Rules",
       render() {
@@ -919,11 +1024,14 @@
           table("sources-table", "", SOURCE_COLS, sources),
           el("h3", {}, "Rules"),
           el("p", { class: "muted" }, "Matches and condition errors are counted since the process started."),
+          legend,
+          activityError,
           table("rules-table", "", RULE_COLS, rules),
         ];
       },
       async refresh() {
         const m = await meta(); // read afresh by each refresh: see checkRules
+        await readActivity(m);
         if (!view.live()) return "";
         showMessage(error, "");
         const lr = m.last_reload || {};
@@ -938,14 +1046,19 @@
         ]));
         syncChildren(sources, m.sources || [], (s) => s.name, (s) =>
           row({ "data-testid": "source-row", "data-source": s.name }, SOURCE_COLS, s.name, s.vendor, el("td", { class: "mono" }, s.url_path)));
-        syncChildren(rules, m.rules || [], (r) => r.name, (r) =>
+        replaceIfChanged(legend, activity && [activity.now, activity.partial, activity.oldest], () => activityLegend(activity));
+        const ra = new Map(((activity && activity.rules) || []).map((x) => [x.rule, x]));
+        const start = activity && activity.start;
+        const items = (m.rules || []).map((r) => ({ ...r, activity: ra.get(r.name) || null, start }));
+        syncChildren(rules, items, (r) => r.name, (r) =>
           row({ "data-testid": "rule-row", "data-rule": r.name }, RULE_COLS,
             el("td", {}, el("a", { href: "#/events" + query({ rule: r.name }), title: "Events that matched " + r.name }, r.name)),
             el("td", {}, r.sources && r.sources.length ? r.sources.join(", ") : el("span", { class: "muted" }, "all")),
             el("td", {}, el("code", { class: "wrap" }, r.when || "")),
             el("td", {}, el("ol", { class: "plain" }, (r.actions || []).map((a) => el("li", {}, el("strong", {}, a.kind), " ", el("span", { class: "mono wrap" }, a.target || ""))))),
             el("td", { class: "num", "data-testid": "rule-matches" }, r.matches),
-            el("td", { class: "num", "data-testid": "rule-errors" }, r.errors)));
+            el("td", { class: "num", "data-testid": "rule-errors" }, r.errors),
+            el("td", {}, r.activity ? activityChart(r.start, r.activity) : el("span", { class: "muted" }, "—"))));
         return "";
       },
       fail(e) {
@@ -1492,6 +1605,94 @@
     return view;
   }
 
+  // Pending groups: the events a grouped rule holds until they fire
+  // together. Their own tab, not a section of Rules: the list changes with
+  // every event and every firing (one group per key, possibly hundreds),
+  // where Rules is the configuration, and it is where an event's "grouped"
+  // badge links to.
+  function groupsView() {
+    const error = el("p", { id: "groups-error", class: "error", role: "alert", hidden: true });
+    const body = el("tbody", { id: "groups-body" });
+    const count = el("span", { id: "groups-count", class: "muted" });
+    const empty = el("p", { id: "groups-empty", class: "muted", hidden: true }, "No pending groups.");
+    const list = table("groups-table", "Pending groups, the soonest to fire first", GROUP_COLS, body);
+    list.hidden = true; // until the first read
+    let seen = null; // group key -> group, as of the last refresh
+
+    const keyOf = (g) => g.rule + "\u0000" + g.key;
+    const name = (g) => g.rule + " (" + (g.key === "" ? "no key" : g.key) + ")";
+
+    function groupRow(g) {
+      // A group that fired and collected nothing since waits for company
+      // until due; if none comes, it ends there without a message.
+      const waiting = g.count > 0 || g.firing;
+      return row({ "data-testid": "group-row", "data-rule": g.rule, "data-group": g.key }, GROUP_COLS,
+        el("td", {}, el("a", { href: "#/events" + query({ rule: g.rule }), title: "Events that matched " + g.rule }, g.rule)),
+        el("td", { class: "wrap", "data-testid": "group-key" }, g.key === "" ? el("span", { class: "muted" }, "no key") : el("code", {}, g.key)),
+        el("td", { class: "num", "data-testid": "group-count" }, g.count),
+        el("td", { "data-testid": "group-first" }, fmtTime(g.first)),
+        el("td", { "data-testid": "group-due" }, el("span", {},
+          waiting ? null : "ends, unless an event joins, ",
+          fmtTime(g.due), " ", el("span", { class: "muted", "data-due": g.due }, "(" + fmtIn(g.due, Date.now(), "due now") + ")"))),
+        el("td", { "data-testid": "group-state" }, g.firing
+          ? el("span", { class: "badge outcome-retrying", title: "firing " + g.firing }, "firing")
+          : waiting ? el("span", { class: "badge held" }, "waiting") : el("span", { class: "badge outcome-other" }, "idle")));
+    }
+
+    const view = {
+      title: "Groups",
+      render() {
+        return [
+          el("h2", { tabindex: "-1" }, "Groups"),
+          el("p", { class: "muted" }, "A rule with ", el("code", {}, "group:"),
+            " holds the events it matches in one group per key, and sends them together: the first event waits for company, then the group fires at most once an interval (or on its schedule). Each event waiting here is stored; its record says which group holds it."),
+          error,
+          el("h3", { id: "groups-title" }, "Pending ", count),
+          list,
+          empty,
+        ];
+      },
+      async refresh() {
+        const res = await api("GET", "api/groups");
+        if (!view.live()) return "";
+        showMessage(error, "");
+        const groups = (res && res.groups) || [];
+        syncChildren(body, groups, keyOf, groupRow);
+        updateCountdowns(body);
+        setText(count, "(" + groups.length + ")");
+        showMessage(empty, groups.length ? "" : "No pending groups: no grouped rule holds an event now.");
+        list.hidden = groups.length === 0;
+        const said = [];
+        if (seen) {
+          const keys = new Set(groups.map(keyOf));
+          const fresh = groups.filter((g) => !seen.has(keyOf(g)));
+          const gone = [...seen.values()].filter((g) => !keys.has(keyOf(g)));
+          const fired = groups.filter((g) => seen.has(keyOf(g)) && g.count < seen.get(keyOf(g)).count);
+          if (fresh.length) said.push(plural(fresh.length, "new group") + ": " + fresh.map(name).join(", "));
+          if (fired.length) said.push(plural(fired.length, "group") + " fired: " + fired.map(name).join(", "));
+          if (gone.length) said.push(plural(gone.length, "group") + " ended: " + gone.map(name).join(", "));
+        }
+        seen = new Map(groups.map((g) => [keyOf(g), g]));
+        return said.join("; ");
+      },
+      fail(e) {
+        showMessage(error, e.message);
+      },
+    };
+    return view;
+  }
+
+  // updateCountdowns moves every "(in 12s)" under node on. They are in no
+  // live region: a screen reader reads them when it gets there, and is not
+  // told each second.
+  function updateCountdowns(node) {
+    const now = Date.now();
+    for (const span of node.querySelectorAll("[data-due]")) {
+      const t = "(" + fmtIn(span.dataset.due, now, "due now") + ")";
+      if (span.textContent !== t) span.textContent = t;
+    }
+  }
+
   // ---------------------------------------------------------------- router
 
   let current = null;
@@ -1529,6 +1730,8 @@
         return previewView();
       case "mutes":
         return mutesView();
+      case "groups":
+        return groupsView();
       default:
         return null;
     }
@@ -1594,6 +1797,8 @@
     });
     $("auto-refresh").addEventListener("change", () => tick(true));
     setInterval(() => tick(false), REFRESH_MS);
+    // Countdowns move each second between refreshes.
+    setInterval(() => updateCountdowns($("main")), 1000);
     if (!location.hash) history.replaceState(null, "", "#/events");
     route();
   }
