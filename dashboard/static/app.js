@@ -952,8 +952,10 @@
         f ? svg("rect", { class: "failed", x: x + bar, y: h - y(d) - y(f), width: bar, height: y(f) }) : null));
     }
     return el("div", { class: "chart", "data-testid": "rule-chart", "data-matches": t.matches, "data-delivered": t.delivered, "data-failed": t.failed },
-      svg("svg", { role: "img", "aria-label": label, width: n * step, height: h + 1, viewBox: "0 0 " + n * step + " " + (h + 1), "data-testid": "rule-chart-image" },
-        bars, svg("line", { class: "axis", x1: 0, y1: h + 0.5, x2: n * step, y2: h + 0.5 })),
+      svg("svg", { role: "img", "aria-label": label, width: n * step, height: h + 12, viewBox: "0 0 " + n * step + " " + (h + 12), "data-testid": "rule-chart-image" },
+        bars, svg("line", { class: "axis", x1: 0, y1: h + 0.5, x2: n * step, y2: h + 0.5 }),
+        svg("text", { class: "tick", x: 0, y: h + 11 }, fmtHour(hourOf(start, 0))),
+        svg("text", { class: "tick", x: n * step, y: h + 11, "text-anchor": "end" }, "now")),
       // The same totals, for the eye; the image's label says them already.
       el("div", { class: "chart-totals muted", "aria-hidden": "true" },
         t.matches + " matched · " + t.delivered + " delivered", t.failed ? el("span", { class: "error" }, " · " + t.failed + " failed") : null));
