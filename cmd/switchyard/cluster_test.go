@@ -184,6 +184,23 @@ func (n *natsNode) clients(name string) int {
 
 func (n *natsNode) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.client) }
 
+// startReplicas starts a three-node JetStream cluster and two switchyard
+// serve replicas on it, a and b, both with the rules file rulesYAML and
+// the environment env, each with its own --data.
+func startReplicas(t *testing.T, bin, rulesYAML string, env []string) (nodes []*natsNode, a, b *proc) {
+	t.Helper()
+	nodes = startNATSCluster(t)
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte(rulesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	urls := nodes[0].url() + "," + nodes[1].url() + "," + nodes[2].url()
+	a = startServe(t, bin, rulesPath, filepath.Join(dir, "a"), env, "--nats", urls)
+	b = startServe(t, bin, rulesPath, filepath.Join(dir, "b"), env, "--nats", urls)
+	return nodes, a, b
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
@@ -198,18 +215,10 @@ func tail(s string, n int) string {
 // mid-stream: every vote answered 202 is delivered at least once.
 func TestClusterLosesNothingAcknowledged(t *testing.T) {
 	bin := buildBinary(t)
-	nodes := startNATSCluster(t)
 	sink := newIDSink(t, 20*time.Millisecond)
-	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	if err := os.WriteFile(rulesPath, []byte(fmt.Sprintf(crashRules, "queue:\n  replicas: 3\n")), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	const plSecret = "cluster-secret"
 	env := []string{"PL_SECRET=" + plSecret, "SINK=" + sink.url}
-	urls := nodes[0].url() + "," + nodes[1].url() + "," + nodes[2].url()
-	a := startServe(t, bin, rulesPath, filepath.Join(dir, "a"), env, "--nats", urls)
-	b := startServe(t, bin, rulesPath, filepath.Join(dir, "b"), env, "--nats", urls)
+	nodes, a, b := startReplicas(t, bin, fmt.Sprintf(crashRules, "queue:\n  replicas: 3\n"), env)
 	cfg := sources.Config{Name: "productlift", Vendor: "productlift", Secret: secret.Secret(plSecret)}
 
 	t.Run("one delivery sent to both replicas is stored and delivered once", func(t *testing.T) {
