@@ -18,7 +18,8 @@ import (
 
 // noiseRules has one rule per noise control, each on its own source so
 // that the subtests' events do not meet: a digest per post, a throttle
-// per post, and a rule to mute. The streams and buckets are R3.
+// per post, and a rule to mute; pl-warm's events match no rule. The
+// streams and buckets are R3.
 const noiseRules = `
 queue:
   replicas: 3
@@ -26,6 +27,7 @@ sources:
   pl-group:    { vendor: productlift, secret: "${PL_SECRET}" }
   pl-throttle: { vendor: productlift, secret: "${PL_SECRET}" }
   pl-mute:     { vendor: productlift, secret: "${PL_SECRET}" }
+  pl-warm:     { vendor: productlift, secret: "${PL_SECRET}" }
 rules:
   - name: votes-digest
     source: pl-group
@@ -98,6 +100,20 @@ func TestClusterNoiseControl(t *testing.T) {
 		}
 	}
 	alternately := func(i int) *proc { return replicas[i%2] }
+	// matchedBy says how many of ids each replica matched (a and b: both
+	// take stored events from one consumer, whichever was sent them).
+	matchedBy := func(ids []string) (onA, onB int) {
+		count := func(p *proc) int {
+			n := 0
+			for _, l := range p.logs.find("event matched") {
+				if id, _ := l["id"].(string); slices.Contains(ids, id) {
+					n++
+				}
+			}
+			return n
+		}
+		return count(a), count(b)
+	}
 	// records waits until p's /api/events lists a match record of each
 	// of ids (from source src), and returns those by id.
 	records := func(t *testing.T, p *proc, src string, ids []string) map[string]router.EventRecord {
@@ -117,6 +133,34 @@ func TestClusterNoiseControl(t *testing.T) {
 		return byID
 	}
 
+	// bothMatched waits until ids are matched, and fails the test unless
+	// each replica matched some: otherwise it did not test what it says.
+	bothMatched := func(t *testing.T, ids []string) {
+		t.Helper()
+		var onA, onB int
+		waitFor(t, "the votes matched", 30*time.Second, func() bool {
+			onA, onB = matchedBy(ids)
+			return onA+onB >= len(ids)
+		})
+		t.Logf("a matched %d of %d votes, b %d", onA, len(ids), onB)
+		if onA == 0 || onB == 0 {
+			t.Fatalf("a matched %d of the votes, b %d: the test needs both replicas matching", onA, onB)
+		}
+	}
+	// A replica takes stored events to match once its pull on the shared
+	// consumer is in place, which can be seconds after it serves; until
+	// then the other matches every event. Wait until both match.
+	var warm []string
+	waitFor(t, "both replicas matching events", 30*time.Second, func() bool {
+		ids := voteIDs(fmt.Sprintf("warm-%03d", len(warm)/2), 2)
+		warm = append(warm, ids...)
+		send(t, "pl-warm", ids, alternately)
+		time.Sleep(100 * time.Millisecond) // time to match them: a pause between rounds, no deadline
+		onA, onB := matchedBy(warm)
+		return onA > 0 && onB > 0
+	})
+	t.Logf("both replicas matching after %d votes", len(warm))
+
 	t.Run("a group sent to both replicas fires one digest per window", func(t *testing.T) {
 		ids := voteIDs("grp", 10)
 		sent := time.Now()
@@ -132,6 +176,8 @@ func TestClusterNoiseControl(t *testing.T) {
 		if !slices.Equal(got, ids) {
 			t.Errorf("digest lists the events %v, want each of %v once", got, ids)
 		}
+		bothMatched(t, ids)
+		t.Logf("the group fired %d times on a, %d on b", len(a.logs.find("group fired")), len(b.logs.find("group fired")))
 		// Every event's record, whichever replica matched it, says it
 		// waited for that one firing.
 		for _, p := range replicas {
@@ -187,6 +233,7 @@ func TestClusterNoiseControl(t *testing.T) {
 				t.Fatalf("%d of %d votes let through by the throttle (%v), want one", len(through), len(ids), through)
 			}
 		}
+		bothMatched(t, ids)
 		// The others made no job (their records say so), so the one
 		// delivery is all there will be.
 		waitFor(t, "the delivery let through", 30*time.Second, func() bool { return len(received("/throttled")) > 0 })
@@ -217,7 +264,7 @@ func TestClusterNoiseControl(t *testing.T) {
 			waitFor(t, "mute "+id+" listed by "+p.admin, 10*time.Second, func() bool { return slices.Equal(mutesOn(p), []string{id}) })
 		}
 
-		muted := voteIDs("mute", 4)
+		muted := voteIDs("mute", 6)
 		send(t, "pl-mute", muted, func(int) *proc { return b })
 		for _, p := range replicas {
 			for eid, r := range records(t, p, "pl-mute", muted) {
@@ -226,6 +273,7 @@ func TestClusterNoiseControl(t *testing.T) {
 				}
 			}
 		}
+		bothMatched(t, muted)
 		if got := received("/muted"); len(got) != 0 {
 			t.Fatalf("muted firings were delivered: %v", got)
 		}
@@ -236,9 +284,10 @@ func TestClusterNoiseControl(t *testing.T) {
 		for _, p := range replicas {
 			waitFor(t, "no mute listed by "+p.admin, 10*time.Second, func() bool { return len(mutesOn(p)) == 0 })
 		}
-		unmuted := voteIDs("unmute", 4)
+		unmuted := voteIDs("unmute", 6)
 		send(t, "pl-mute", unmuted, func(int) *proc { return a })
 		waitFor(t, "the votes after the mute delivered", 30*time.Second, func() bool { return len(received("/muted")) >= len(unmuted) })
+		bothMatched(t, unmuted)
 		for eid, r := range records(t, b, "pl-mute", unmuted) {
 			if len(r.Held) != 0 || r.Jobs != 1 {
 				t.Errorf("%s's record after the mute ended: held %+v, jobs %d; want one delivery", eid, r.Held, r.Jobs)
