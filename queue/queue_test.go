@@ -211,11 +211,15 @@ func TestSendIsStored(t *testing.T) {
 	q.Close()
 	q = open(t, dir)
 	defer q.Close()
-	info, err := q.StreamInfo(context.Background(), LogStream)
+	s, err := q.Stream(context.Background(), LogStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State.Msgs != n {
-		t.Fatalf("stored %d records, want %d", info.State.Msgs, n)
+	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(LogSubject+".test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.State.Subjects[LogSubject+".test"]; got != n {
+		t.Fatalf("stored %d records, want %d", got, n)
 	}
 }
