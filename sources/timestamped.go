@@ -2,6 +2,7 @@ package sources
 
 import (
 	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -22,11 +23,7 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 	if err := noSignature(cfg); err != nil {
 		return err
 	}
-	secret, err := standardWebhooksSecret(cfg.Secret.Reveal())
-	if err != nil {
-		return err
-	}
-	spec, err := newHMACSpec(Signature{Header: "Webhook-Signature", Algorithm: "sha256", Encoding: "base64"}, Signature{}, secret)
+	key, err := ParseStandardWebhooksKey(cfg.Secret.Reveal())
 	if err != nil {
 		return err
 	}
@@ -47,7 +44,7 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 		if err := checkTimestamp(ts, now(), tol); err != nil {
 			return err
 		}
-		want := spec.mac([]byte(id+"."+ts+"."), body)
+		want := key.mac(id, ts, body)
 		for f := range strings.FieldsSeq(sigs) {
 			ver, sig, ok := strings.Cut(f, ",")
 			if !ok || ver != "v1" {
@@ -62,12 +59,8 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 	}
 	s.sign = func(body []byte, at time.Time) (Signed, error) {
 		id := "msg_" + bodyID(body)
-		ts := strconv.FormatInt(at.Unix(), 10)
-		mac := spec.mac([]byte(id+"."+ts+"."), body)
 		h := http.Header{}
-		h.Set("Webhook-Id", id)
-		h.Set("Webhook-Timestamp", ts)
-		h.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(mac))
+		key.Sign(h, id, at, body)
 		return Signed{Body: body, Header: h}, nil
 	}
 	s.envelope = func(get getter, top members, _ []byte) (Envelope, error) {
@@ -85,14 +78,35 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 	return nil
 }
 
-// standardWebhooksSecret decodes a Standard Webhooks secret: base64, with
-// an optional whsec_ prefix.
-func standardWebhooksSecret(s string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+// StandardWebhooksKey is a Standard Webhooks signing key: the scheme's one
+// owner, for the source that verifies it and the http action that signs.
+type StandardWebhooksKey []byte
+
+// ParseStandardWebhooksKey decodes a Standard Webhooks secret: base64, with
+// an optional whsec_ prefix. Its error never quotes the secret.
+func ParseStandardWebhooksKey(secret string) (StandardWebhooksKey, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil || len(b) == 0 {
-		return nil, errors.New("secret: a standard-webhooks secret is base64, optionally prefixed with whsec_")
+		return nil, errors.New("secret is not a Standard Webhooks secret (base64, optionally prefixed with whsec_)")
 	}
 	return b, nil
+}
+
+// mac is the HMAC-SHA256 of "id.timestamp.body".
+func (k StandardWebhooksKey) mac(id, timestamp string, body []byte) []byte {
+	m := hmac.New(sha256.New, k)
+	m.Write([]byte(id + "." + timestamp + "."))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// Sign sets a message's webhook-id, webhook-timestamp (Unix seconds of at)
+// and webhook-signature ("v1,<base64 mac>") headers.
+func (k StandardWebhooksKey) Sign(h http.Header, id string, at time.Time, body []byte) {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	h.Set("Webhook-Id", id)
+	h.Set("Webhook-Timestamp", ts)
+	h.Set("Webhook-Signature", "v1,"+base64.StdEncoding.EncodeToString(k.mac(id, ts, body)))
 }
 
 // Stripe: Stripe-Signature is "t=<unix>,v1=<hex>[,v1=...]" (other schemes

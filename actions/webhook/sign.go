@@ -1,28 +1,23 @@
 package webhook
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/secret"
+	"github.com/switchyard/switchyard/sources"
 )
 
 // Headers a delivery carries. Idempotency-Key and Webhook-Id hold the
 // delivery's stable id; the Standard Webhooks signature adds the others.
 const (
-	hdrIdempotencyKey   = "Idempotency-Key"
-	hdrWebhookID        = "Webhook-Id"
-	hdrWebhookTimestamp = "Webhook-Timestamp"
-	hdrWebhookSignature = "Webhook-Signature"
+	hdrIdempotencyKey = "Idempotency-Key"
+	hdrWebhookID      = "Webhook-Id"
 )
 
 // Sign makes an http action sign its requests the Standard Webhooks way
@@ -37,7 +32,7 @@ type Sign struct {
 // signer signs with a decoded key. The key never prints: errors and
 // renderings name the secret, never show it.
 type signer struct {
-	key    []byte
+	key    sources.StandardWebhooksKey
 	secret secret.Secret
 }
 
@@ -45,31 +40,16 @@ func newSigner(s Sign) (*signer, error) {
 	if s.Secret.IsZero() {
 		return nil, errors.New("sign: secret is required")
 	}
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s.Secret.Reveal(), "whsec_"))
-	if err != nil || len(key) == 0 {
-		// Never quote the value: it is the secret.
-		return nil, errors.New("sign: secret is not a Standard Webhooks secret (base64, optionally prefixed with whsec_)")
+	key, err := sources.ParseStandardWebhooksKey(s.Secret.Reveal())
+	if err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
 	}
 	return &signer{key: key, secret: s.Secret}, nil
 }
 
-// signature is the webhook-signature value for one message.
-func (s *signer) signature(id, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
-}
-
 // set adds the three Standard Webhooks headers for body, sent at now.
 func (s *signer) set(h http.Header, id string, now time.Time, body []byte) {
-	ts := strconv.FormatInt(now.Unix(), 10)
-	h.Set(hdrWebhookID, id)
-	h.Set(hdrWebhookTimestamp, ts)
-	h.Set(hdrWebhookSignature, s.signature(id, ts, body))
+	s.key.Sign(h, id, now, body)
 }
 
 // headerID turns a delivery id into a header value that stands for it

@@ -319,8 +319,8 @@ func (a *Action) RenderData(data actions.Data) (actions.Rendered, error) {
 		}
 	}
 	if a.sign != nil {
-		fmt.Fprintf(&ds, "%s: <delivery id>\n%s: <time of sending>\n%s: v1,<HMAC-SHA256 of id.timestamp.body with the secret %s>\n",
-			hdrWebhookID, hdrWebhookTimestamp, hdrWebhookSignature, a.sign.secret)
+		fmt.Fprintf(&ds, "%s: <delivery id>\nWebhook-Timestamp: <time of sending>\nWebhook-Signature: v1,<HMAC-SHA256 of id.timestamp.body with the secret %s>\n",
+			hdrWebhookID, a.sign.secret)
 	}
 	if ds.Len() > 0 {
 		rd.Fields["delivery_headers"] = ds.String()
