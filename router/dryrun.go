@@ -61,7 +61,8 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 		d.Refusal = http.StatusRequestEntityTooLarge
 		return d, nil
 	}
-	if _, err := src.Envelope(req.Header, body); err != nil {
+	env, err := src.Envelope(req.Header, body)
+	if err != nil {
 		d.EnvelopeError, d.Refusal = c.Redact(err.Error()), http.StatusBadRequest
 		return d, nil
 	}
@@ -69,7 +70,7 @@ func (c *Config) DryRun(sourceName string, req *http.Request, body []byte) (*Dry
 	if req != nil {
 		hdr = sources.Headers(req.Header)
 	}
-	ev, err := src.Normalize(body, hdr)
+	ev, err := src.Normalize(env, body, hdr)
 	if err != nil {
 		d.EnvelopeError, d.Refusal = c.Redact(err.Error()), http.StatusBadRequest
 		return d, nil

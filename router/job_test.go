@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -30,7 +31,11 @@ func TestStoredJobRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := src.Normalize(body, map[string]string{"content-type": "application/json"})
+		env, err := src.Envelope(http.Header{"Content-Type": {"application/json"}}, body)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		ev, err := src.Normalize(env, body, map[string]string{"content-type": "application/json"})
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard/switchyard/event"
 	"github.com/switchyard/switchyard/queue"
+	"github.com/switchyard/switchyard/sources"
 )
 
 // The events stream keeps every event as received (seven days by
@@ -27,7 +28,8 @@ var (
 )
 
 // normalizeStored normalizes a stored event message with cfg's source of
-// that name, stamped with the time it was received.
+// that name and the envelope the ack path read, stamped with the time it
+// was received.
 func normalizeStored(cfg *Config, h nats.Header, body []byte) (event.Event, error) {
 	src, ok := cfg.sources[h.Get(hdrSource)]
 	if !ok {
@@ -39,7 +41,8 @@ func normalizeStored(cfg *Config, h nats.Header, body []byte) (event.Event, erro
 			return event.Event{}, fmt.Errorf("stored headers: %w", err)
 		}
 	}
-	ev, err := src.Normalize(body, headers)
+	env := sources.Envelope{ID: h.Get(hdrID), Event: h.Get(hdrEvent)}
+	ev, err := src.Normalize(env, body, headers)
 	if err != nil {
 		return event.Event{}, err
 	}

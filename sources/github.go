@@ -23,8 +23,8 @@ func setupGitHub(s *source, cfg Config) error {
 	}
 	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, body) }
 	s.sign = headerSigner(spec)
-	s.envelope = func(get getter, _ members, body []byte) (Envelope, error) {
-		env := Envelope{ID: get.get("X-GitHub-Delivery"), Event: get.get("X-GitHub-Event")}
+	s.envelope = func(h http.Header, _ members, body []byte) (Envelope, error) {
+		env := Envelope{ID: h.Get("X-GitHub-Delivery"), Event: h.Get("X-GitHub-Event")}
 		if env.ID == "" {
 			env.ID = bodyID(body)
 		}

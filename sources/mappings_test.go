@@ -33,7 +33,7 @@ func normalizeExample(t *testing.T, file string) event.Event {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := exampleSource(t, filepath.Dir(file)).Normalize(body, nil)
+	ev, err := normalize(exampleSource(t, filepath.Dir(file)), body, nil)
 	if err != nil {
 		t.Fatalf("Normalize %s: %v", file, err)
 	}
@@ -170,7 +170,7 @@ func TestGenericKindTopicsAndSubjects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev, err := tt.src.Normalize([]byte(tt.body), tt.header)
+			ev, err := normalize(tt.src, []byte(tt.body), tt.header)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +238,7 @@ func TestSubjectLacking(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ev, err := tt.src.Normalize([]byte(tt.body), nil)
+			ev, err := normalize(tt.src, []byte(tt.body), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,12 +4,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json"
 
 	"github.com/switchyard/switchyard/event"
 )
@@ -38,22 +39,6 @@ func Vendors() []string {
 	}
 }
 
-// getter reads one header by name: the request's http.Header on the ack
-// path, the stored lower-cased map in Normalize. It is a value, not a
-// closure over either, so that passing it costs no allocation.
-type getter struct {
-	req       http.Header
-	stored    map[string]string
-	useStored bool
-}
-
-func (g getter) get(name string) string {
-	if g.useStored {
-		return g.stored[strings.ToLower(name)]
-	}
-	return g.req.Get(name)
-}
-
 // source is the one Source implementation; each vendor's setup function
 // fills in the parts that differ.
 type source struct {
@@ -66,10 +51,11 @@ type source struct {
 	// sign produces the header (and, for Leanbe, the body) verify accepts.
 	sign func(body []byte, now time.Time) (Signed, error)
 	// envelope extracts the id and event name from the members readTop
-	// found.
-	envelope func(get getter, top members, body []byte) (Envelope, error)
-	// timeOf reads when the vendor says the event happened (zero if unknown).
-	timeOf func(payload map[string]any, get getter) time.Time
+	// found (and, for some kinds, the request's header).
+	envelope func(h http.Header, top members, body []byte) (Envelope, error)
+	// timeOf reads when the vendor says the event happened (zero if
+	// unknown), from the payload or the stored headers.
+	timeOf func(payload map[string]any, header map[string]string) time.Time
 	// dataKey is the body member holding the vendor's event object.
 	dataKey string
 	// wholeBody makes the whole body the data when dataKey is absent
@@ -181,25 +167,16 @@ func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
 	if err != nil {
 		return Envelope{}, err
 	}
-	return s.envelope(getter{req: header}, top, body)
+	return s.envelope(header, top, body)
 }
 
-// Normalize decodes the verified body into the normalized event. It reads
-// the envelope as Envelope does, with the same code, so both accept the
-// same bodies and agree on the id and event name; the vendor's mapping
-// then gives the event its topic and subject.
-func (s *source) Normalize(body []byte, header map[string]string) (event.Event, error) {
-	get := getter{stored: header, useStored: true}
-	top, err := readTop(body)
-	if err != nil {
-		return event.Event{}, err
-	}
-	env, err := s.envelope(get, top, body)
-	if err != nil {
-		return event.Event{}, err
-	}
+// Normalize builds the normalized event of a body that Envelope accepted,
+// with the envelope it returned: the body is decoded once, with the same
+// options as Envelope's reader, and the vendor's mapping gives the event
+// its topic and subject.
+func (s *source) Normalize(env Envelope, body []byte, header map[string]string) (event.Event, error) {
 	var payload map[string]any
-	if err := json.Unmarshal(body, &payload); err != nil {
+	if err := json.Unmarshal(body, &payload, decodeOptions); err != nil {
 		return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	ev := event.Event{
@@ -207,7 +184,7 @@ func (s *source) Normalize(body []byte, header map[string]string) (event.Event, 
 		Vendor:  s.vendor,
 		Event:   env.Event,
 		ID:      env.ID,
-		Time:    s.timeOf(payload, get),
+		Time:    s.timeOf(payload, header),
 		Data:    s.dataOf(payload),
 		Payload: payload,
 		Headers: header,

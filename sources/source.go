@@ -39,10 +39,11 @@ type Source interface {
 	// request's header: some kinds (github, standard-webhooks) carry the id
 	// and event name there.
 	Envelope(header http.Header, body []byte) (Envelope, error)
-	// Normalize decodes a verified body into the normalized event. It runs
-	// after the 202, off the ack path. header holds the stored request
-	// headers (lower-cased names).
-	Normalize(body []byte, header map[string]string) (event.Event, error)
+	// Normalize decodes a verified body that Envelope accepted into the
+	// normalized event, whose id and event name are env, what Envelope
+	// returned. It runs after the 202, off the ack path. header holds the
+	// stored request headers (lower-cased names).
+	Normalize(env Envelope, body []byte, header map[string]string) (event.Event, error)
 }
 
 // Envelope is what the ack path needs to know about a verified body.

@@ -3,17 +3,18 @@ package sources
 import (
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // Times are the vendor's word, not ours: a missing or unparseable one is
 // the zero time, never an error.
 
-func zeroTime(map[string]any, getter) time.Time { return time.Time{} }
+func zeroTime(map[string]any, map[string]string) time.Time { return time.Time{} }
 
 // timeRFC3339 reads an RFC 3339 string member.
-func timeRFC3339(name string) func(map[string]any, getter) time.Time {
-	return func(payload map[string]any, _ getter) time.Time {
+func timeRFC3339(name string) func(map[string]any, map[string]string) time.Time {
+	return func(payload map[string]any, _ map[string]string) time.Time {
 		s, ok := payload[name].(string)
 		if !ok {
 			return time.Time{}
@@ -28,8 +29,8 @@ func timeRFC3339(name string) func(map[string]any, getter) time.Time {
 
 // timeUnix reads a Unix time member, a number or a string of digits, in
 // units of perSecond (1: seconds, 1000: milliseconds).
-func timeUnix(name string, perSecond int64) func(map[string]any, getter) time.Time {
-	return func(payload map[string]any, _ getter) time.Time {
+func timeUnix(name string, perSecond int64) func(map[string]any, map[string]string) time.Time {
+	return func(payload map[string]any, _ map[string]string) time.Time {
 		n, ok := integer(payload[name])
 		if !ok {
 			return time.Time{}
@@ -39,9 +40,9 @@ func timeUnix(name string, perSecond int64) func(map[string]any, getter) time.Ti
 }
 
 // timeHeaderUnix reads a Unix time in seconds from a header.
-func timeHeaderUnix(name string) func(map[string]any, getter) time.Time {
-	return func(_ map[string]any, get getter) time.Time {
-		n, ok := integer(get.get(name))
+func timeHeaderUnix(name string) func(map[string]any, map[string]string) time.Time {
+	return func(_ map[string]any, header map[string]string) time.Time {
+		n, ok := integer(header[strings.ToLower(name)])
 		if !ok {
 			return time.Time{}
 		}

@@ -63,8 +63,8 @@ func setupStandardWebhooks(s *source, cfg Config, now func() time.Time) error {
 		key.Sign(h, id, at, body)
 		return Signed{Body: body, Header: h}, nil
 	}
-	s.envelope = func(get getter, top members, _ []byte) (Envelope, error) {
-		id := get.get("Webhook-Id")
+	s.envelope = func(h http.Header, top members, _ []byte) (Envelope, error) {
+		id := h.Get("Webhook-Id")
 		if id == "" {
 			return Envelope{}, fmt.Errorf("%w: missing webhook-id", ErrMalformed)
 		}
@@ -168,7 +168,7 @@ func setupStripe(s *source, cfg Config, now func() time.Time) error {
 		h.Set("Stripe-Signature", "t="+ts+",v1="+spec.encode(spec.mac([]byte(ts+"."), body)))
 		return Signed{Body: body, Header: h}, nil
 	}
-	s.envelope = func(_ getter, top members, _ []byte) (Envelope, error) {
+	s.envelope = func(_ http.Header, top members, _ []byte) (Envelope, error) {
 		id, err := requireString(top, memID)
 		if err != nil {
 			return Envelope{}, err

@@ -13,7 +13,7 @@ func setupSleekplan(s *source, cfg Config) error {
 	if err := keyOnly(cfg); err != nil {
 		return err
 	}
-	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+	s.envelope = func(_ http.Header, top members, body []byte) (Envelope, error) {
 		ev, err := requireString(top, memAction)
 		if err != nil {
 			return Envelope{}, err
@@ -33,7 +33,7 @@ func setupUserback(s *source, cfg Config) error {
 	if err := keyOnly(cfg); err != nil {
 		return err
 	}
-	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+	s.envelope = func(_ http.Header, top members, body []byte) (Envelope, error) {
 		typ, err := requireString(top, memType)
 		if err != nil {
 			return Envelope{}, err
@@ -65,7 +65,7 @@ func setupProductLift(s *source, cfg Config) error {
 	}
 	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, body) }
 	s.sign = headerSigner(spec)
-	s.envelope = func(_ getter, top members, _ []byte) (Envelope, error) {
+	s.envelope = func(_ http.Header, top members, _ []byte) (Envelope, error) {
 		id, err := requireString(top, memID)
 		if err != nil {
 			return Envelope{}, err
@@ -99,7 +99,7 @@ func setupHMAC(s *source, cfg Config) error {
 	}
 	s.verify = func(r *http.Request, body []byte) error { return spec.verify(r.Header, body) }
 	s.sign = headerSigner(spec)
-	s.envelope = func(_ getter, top members, body []byte) (Envelope, error) {
+	s.envelope = func(_ http.Header, top members, body []byte) (Envelope, error) {
 		ev, ok := firstString(top, memEvent, memType, memAction)
 		if !ok {
 			ev = defaultEventName

@@ -153,12 +153,11 @@ func TestSignedPayloadsAreAccepted(t *testing.T) {
 				if err != nil {
 					t.Fatalf("envelope: %v", err)
 				}
-				ev, err := src.Normalize(req.body, sources.Headers(hr.Header))
-				if err != nil {
+				if _, err := src.Normalize(env, req.body, sources.Headers(hr.Header)); err != nil {
 					t.Fatalf("normalize: %v", err)
 				}
-				if ev.ID != env.ID || env.Event != payloads[cfg.Vendor].event || seen[env.ID] {
-					t.Fatalf("event %q id %q (normalized %q), seen before %v", env.Event, env.ID, ev.ID, seen[env.ID])
+				if env.Event != payloads[cfg.Vendor].event || seen[env.ID] {
+					t.Fatalf("event %q id %q, seen before %v", env.Event, env.ID, seen[env.ID])
 				}
 				seen[env.ID] = true
 				sk := &sink{token: "swb-t1-"}

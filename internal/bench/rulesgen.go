@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -87,7 +88,12 @@ func matchRates(srcs []sources.Config, counts []int, d time.Duration) ([]float64
 		if err != nil {
 			return nil, err
 		}
-		ev, err := src.Normalize(req.body, map[string]string{"content-type": "application/json"})
+		// The load's vendors read the envelope from the body alone.
+		env, err := src.Envelope(http.Header{}, req.body)
+		if err != nil {
+			return nil, fmt.Errorf("bench: a %s event: %w", c.Vendor, err)
+		}
+		ev, err := src.Normalize(env, req.body, map[string]string{"content-type": "application/json"})
 		if err != nil {
 			return nil, fmt.Errorf("bench: normalize a %s event: %w", c.Vendor, err)
 		}
