@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -41,23 +42,20 @@ func (m member) String() string { return memberNames[m] }
 // A nil value is an absent member.
 type members [numMembers][]byte
 
-// decodeOptions are the options of readTop's reader and of Normalize's
-// decoder, so that Normalize decodes every body the ack path accepted.
-// Invalid UTF-8 in a string (a customer's mangled text) is accepted and
-// becomes U+FFFD. A name given twice in one object is refused: which of
-// the two values counts would depend on the parser, and a signed body must
-// mean one thing.
-var decodeOptions = jsontext.AllowInvalidUTF8(true)
+// readerOptions make readTop accept what Normalize decodes: invalid UTF-8
+// in a string (a customer's mangled text), which becomes U+FFFD, and a
+// name given twice in an object, of which the last one wins.
+var readerOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 
 // readTop is the one reader of a body's envelope, on the ack path. It
 // checks that body is one JSON object, nested at most MaxDepth levels, with
-// no name twice in an object and no number beyond a float64's range (which
-// Normalize could not decode after the 202), and returns the raw values of
+// no number beyond a float64's range (which Normalize could not decode
+// after the 202), and returns the raw values of
 // the top-level members sources read. A member matches its name exactly,
 // after unescaping, as a key of the map Normalize builds does.
 func readTop(body []byte) (members, error) {
 	var top members
-	d := jsontext.NewDecoder(bytes.NewBuffer(body), decodeOptions)
+	d := jsontext.NewDecoder(bytes.NewBuffer(body), readerOptions)
 	if d.PeekKind() != '{' {
 		return top, fmt.Errorf("%w: body is not a JSON object", ErrMalformed)
 	}

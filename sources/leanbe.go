@@ -105,7 +105,7 @@ func leanbeVerify(spec hmacSpec, body []byte) error {
 	return fmt.Errorf("%w: signature does not match the payload", ErrUnauthorized)
 }
 
-// leanbeSign rewrites the top-level signature member (or appends one)
+// leanbeSign rewrites every top-level signature member (or appends one)
 // with the HMAC of the payload's bytes exactly as they appear in body. It
 // edits bytes in place of decoding and re-encoding, so nothing else in the
 // body changes.
@@ -119,7 +119,7 @@ func leanbeSign(spec hmacSpec, body []byte) ([]byte, error) {
 	}
 	sig := `"` + spec.encode(spec.mac(top[memPayload])) + `"`
 	// readTop accepted body: reading its members again cannot fail.
-	d := jsontext.NewDecoder(bytes.NewBuffer(body), decodeOptions)
+	d := jsontext.NewDecoder(bytes.NewBuffer(body), readerOptions)
 	_, _ = d.ReadToken()
 	out := make([]byte, 0, len(body)+len(sig)+16)
 	at, found := 0, false
