@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/go-json-experiment/json"
@@ -68,7 +69,7 @@ func readTop(body []byte) (members, error) {
 			return top, malformed(err)
 		}
 		m, known := memberNamed(name)
-		start, end, err := readValue(d)
+		start, end, err := readValue(d, body)
 		if err != nil {
 			return top, err
 		}
@@ -90,39 +91,33 @@ func readTop(body []byte) (members, error) {
 
 // readValue reads the next value from d, token by token so that its depth
 // and numbers are checked, and returns where it starts and ends in the
-// input.
-func readValue(d *jsontext.Decoder) (start, end int64, err error) {
-	depth := d.StackDepth()
-	start = -1
+// input. It starts reading after a member's name (or at the start of the
+// input): what lies before the value is whitespace and a colon.
+func readValue(d *jsontext.Decoder, input []byte) (start, end int64, err error) {
+	from, depth := d.InputOffset(), d.StackDepth()
 	for {
-		switch kind := d.PeekKind(); kind {
-		case '{', '[', '}', ']':
-			if _, err := d.ReadToken(); err != nil {
-				return 0, 0, malformed(err)
-			}
+		tok, err := d.ReadToken()
+		if err != nil {
+			return 0, 0, malformed(err)
+		}
+		switch tok.Kind() {
+		case '{', '[':
 			if d.StackDepth() > MaxDepth {
 				return 0, 0, fmt.Errorf("%w: nested more than %d levels deep at offset %d", ErrMalformed, MaxDepth, d.InputOffset()-1)
 			}
-			if start < 0 {
-				start = d.InputOffset() - 1
-			}
-		default: // a name, string, number or literal; or an error
-			v, err := d.ReadValue()
-			if err != nil {
-				return 0, 0, malformed(err)
-			}
-			at := d.InputOffset() - int64(len(v))
-			if start < 0 {
-				start = at
-			}
-			if kind == '0' {
-				if _, err := strconv.ParseFloat(string(v), 64); err != nil {
-					return 0, 0, fmt.Errorf("%w: number %.20s out of range at offset %d", ErrMalformed, v, at)
+		case '0':
+			// Float clamps a number beyond float64's range to the largest
+			// float64; only then is the number parsed again to tell.
+			if f := tok.Float(); math.Abs(f) == math.MaxFloat64 {
+				if _, err := strconv.ParseFloat(tok.String(), 64); err != nil {
+					at := d.InputOffset() - int64(len(tok.String()))
+					return 0, 0, fmt.Errorf("%w: number %.20s out of range at offset %d", ErrMalformed, tok.String(), at)
 				}
 			}
 		}
 		if d.StackDepth() == depth {
-			return start, d.InputOffset(), nil
+			end = d.InputOffset()
+			return end - int64(len(bytes.TrimLeft(input[from:end], " \t\r\n:"))), end, nil
 		}
 	}
 }
