@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	jsonv1 "encoding/json"
 
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/switchyard/switchyard/event"
 )
@@ -178,19 +176,19 @@ func (s *source) Envelope(header http.Header, body []byte) (Envelope, error) {
 // with the envelope it returned: the body is decoded once, and the
 // vendor's mapping gives the event its topic and subject.
 func (s *source) Normalize(env Envelope, body []byte, header map[string]string) (event.Event, error) {
+	// json v2 decodes the usual body fastest (9 us for 1.5 KB, against
+	// 14 us for encoding/json) when its names are unique and its strings
+	// valid UTF-8. A body readTop accepted that is neither is decoded by
+	// encoding/json, as the ack path read it: the last of a name given
+	// twice wins whole (v2 would merge two objects, letting an unsigned
+	// Leanbe payload leak into the signed one) and invalid UTF-8 becomes
+	// U+FFFD.
 	var payload map[string]any
-	err := json.Unmarshal(body, &payload, jsontext.AllowInvalidUTF8(true))
-	if errors.Is(err, jsontext.ErrDuplicateName) {
-		// A name given twice in an object: the last one wins whole, as
-		// when readTop read the envelope, so nothing of an unsigned value
-		// leaks into a signed one. encoding/json decodes that way; json v2
-		// would merge the two objects (and, allowed duplicates, takes 16 us
-		// where it takes 9 for a 1.5 KB body).
+	if err := json.Unmarshal(body, &payload); err != nil {
 		payload = nil
-		err = jsonv1.Unmarshal(body, &payload)
-	}
-	if err != nil {
-		return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		if err := jsonv1.Unmarshal(body, &payload); err != nil {
+			return event.Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
 	}
 	ev := event.Event{
 		Source:  s.name,
