@@ -51,9 +51,9 @@ var readerOptions = json.JoinOptions(jsontext.AllowInvalidUTF8(true), jsontext.A
 // readTop is the one reader of a body's envelope, on the ack path. It
 // checks that body is one JSON object, nested at most MaxDepth levels, with
 // no number beyond a float64's range (which Normalize could not decode
-// after the 202), and returns the raw values of
-// the top-level members sources read. A member matches its name exactly,
-// after unescaping, as a key of the map Normalize builds does.
+// after the 202), and returns the raw values of the top-level members
+// sources read. A member matches its name exactly, after unescaping, as a
+// key of the map Normalize builds does.
 func readTop(body []byte) (members, error) {
 	var top members
 	d := jsontext.NewDecoder(bytes.NewBuffer(body), readerOptions)

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	jsonv1 "encoding/json"
-
 	"fmt"
 	"net/http"
 	"net/url"
