@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -76,7 +75,7 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 		refuseTooLarge(w, req)
 		return
 	}
-	body, err := readBody(req, src.maxBody)
+	body, err := io.ReadAll(io.LimitReader(req.Body, src.maxBody+1))
 	switch {
 	case stalled(err):
 		outcome("stalled")
@@ -151,18 +150,6 @@ func (r *Router) ingest(w http.ResponseWriter, req *http.Request, ps httprouter.
 	r.log.LogAttrs(req.Context(), slog.LevelInfo, "event accepted",
 		slog.String("source", name), slog.String("event", env.Event), slog.String("id", env.ID), slog.Bool("duplicate", dup))
 	writeJSON(w, http.StatusAccepted, ingestResponse{ID: env.ID, Duplicate: dup})
-}
-
-// readBody reads req's body, up to limit+1 bytes so that a longer one can
-// be told, into a buffer sized once from the Content-Length when it is
-// given (io.ReadAll would grow it four times for a 1.5 KB body).
-func readBody(req *http.Request, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := req.ContentLength; n > 0 && n <= limit {
-		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead free to read on
-	}
-	_, err := buf.ReadFrom(io.LimitReader(req.Body, limit+1))
-	return buf.Bytes(), err
 }
 
 // publicReason is the part of an envelope error safe to show the sender:
