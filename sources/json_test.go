@@ -2,6 +2,7 @@ package sources
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"net/http"
 	"strings"
@@ -188,28 +189,44 @@ func TestEnvelopeMembers(t *testing.T) {
 
 // TestNormalizeValues: the payload is what encoding/json makes of the
 // body: numbers float64, strings unescaped, invalid UTF-8 made U+FFFD, the
-// last of a name given twice winning whole.
+// last of a name given twice winning whole. json v2 decodes the usual body
+// and encoding/json the others; both must give these values.
 func TestNormalizeValues(t *testing.T) {
 	src := mustNew(t, Config{Name: "g", Vendor: KindHMAC, Secret: hmacSecret, Signature: Signature{Header: "X-Sig"}})
-	body := "{\"n\":[0,-0,42,12.75,1e21,9007199254740993,1e-400],\"s\":\"a\\u00e9\\ud83d\\ude80\\n\",\"o\":{\"k\":{\"x\":1},\"k\":{\"y\":2}},\"bad\":\"x\xffy\",\"data\":{\"gone\":1},\"data\":{\"kept\":true}}"
-	ev, err := normalize(src, []byte(body), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const values = `"n":[0,-0,42,12.75,1e21,9007199254740993,1e-400],"s":"a\u00e9\ud83d\ude80\n"`
 	want := map[string]any{
 		"data": map[string]any{"kept": true},
 		"n":    []any{0.0, math.Copysign(0, -1), 42.0, 12.75, 1e21, 9007199254740992.0, 0.0},
 		"s":    "aé🚀\n",
 		"o":    map[string]any{"k": map[string]any{"y": 2.0}},
-		"bad":  "x\ufffdy",
 	}
-	if got, w := mustMarshal(t, ev.Payload), mustMarshal(t, want); string(got) != string(w) {
-		t.Errorf("payload = %s, want %s", got, w)
+	tests := []struct {
+		name, body string
+		bad        bool // the body has "bad":"x\xffy"
+	}{
+		{"unique names, valid UTF-8", `{` + values + `,"o":{"k":{"y":2}},"data":{"kept":true}}`, false},
+		{"names given twice", `{"data":{"gone":1},` + values + `,"o":{"k":{"x":1},"k":{"y":2}},"data":{"kept":true}}`, false},
+		{"invalid UTF-8", `{` + values + `,"o":{"k":{"y":2}},"bad":"x` + "\xff" + `y","data":{"kept":true}}`, true},
 	}
-	if n := ev.Payload["n"].([]any)[1].(float64); !math.Signbit(n) {
-		t.Errorf("-0 decoded as %v", n)
-	}
-	if got := mustMarshal(t, ev.Data); string(got) != `{"kept":true}` {
-		t.Errorf("data = %s, want the last data member whole", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := normalize(src, []byte(tt.body), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := maps.Clone(want)
+			if tt.bad {
+				w["bad"] = "x\ufffdy"
+			}
+			if got, w := mustMarshal(t, ev.Payload), mustMarshal(t, w); string(got) != string(w) {
+				t.Errorf("payload = %s, want %s", got, w)
+			}
+			if n := ev.Payload["n"].([]any)[1].(float64); !math.Signbit(n) {
+				t.Errorf("-0 decoded as %v", n)
+			}
+			if got := mustMarshal(t, ev.Data); string(got) != `{"kept":true}` {
+				t.Errorf("data = %s, want the last data member whole", got)
+			}
+		})
 	}
 }
