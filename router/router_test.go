@@ -709,3 +709,15 @@ rules:
 		t.Fatalf("event record %+v: want its time to be when it was received", list.Events)
 	}
 }
+
+// TestRunStoppedWhileStarting: a stop asked for before Run has set up its
+// watches and consumers (a SIGTERM just after serve starts) is a clean
+// stop, not an error that makes serve exit 1.
+func TestRunStoppedWhileStarting(t *testing.T) {
+	r, _ := newRouter(t, rulesFor("http://127.0.0.1:1", "{ attempts: 1 }"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatalf("Run with its context cancelled before it started = %v, want nil", err)
+	}
+}

@@ -13,6 +13,11 @@ import (
 func watchBucket(ctx context.Context, kv jetstream.KeyValue, apply func(jetstream.KeyValueEntry)) (follow func(), err error) {
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped before it started (a SIGTERM just after start), as
+			// queue.Consume treats it: a stop, not a failure.
+			return func() {}, nil
+		}
 		return nil, fmt.Errorf("watch %s: %w", kv.Bucket(), err)
 	}
 	for e := range w.Updates() {
