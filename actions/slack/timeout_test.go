@@ -5,39 +5,13 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchyard/switchyard/actions"
+	"github.com/switchyard/switchyard/internal/deadlinetest"
 	"github.com/switchyard/switchyard/secret"
 )
-
-// deadlineTransport records the deadline each request goes out with: the
-// caller's context's, or the client's own Timeout when that is earlier
-// (net/http puts the earlier of the two on the request's context).
-type deadlineTransport struct {
-	mu        sync.Mutex
-	deadlines []time.Time // zero: none
-}
-
-func (d *deadlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	dl, _ := r.Context().Deadline()
-	d.mu.Lock()
-	d.deadlines = append(d.deadlines, dl)
-	d.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (d *deadlineTransport) last(t *testing.T) time.Time {
-	t.Helper()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.deadlines) == 0 {
-		t.Fatal("no request went out")
-	}
-	return d.deadlines[len(d.deadlines)-1]
-}
 
 // TestAttemptDeadlineGoverns: an action's timeout: reaches Slack whole. The
 // router runs each attempt under a context with the action's timeout (up to
@@ -62,7 +36,7 @@ func TestAttemptDeadlineGoverns(t *testing.T) {
 		a    *Action
 	}{{"chat.postMessage", viaAPI}, {"incoming webhook", viaHook}} {
 		t.Run(tr.name, func(t *testing.T) {
-			rt := &deadlineTransport{}
+			rt := &deadlinetest.Transport{}
 			tr.a.httpClient.Transport = rt // the client slack-go was given
 
 			const timeout = 30 * time.Second // an action's timeout: 30s
@@ -72,7 +46,7 @@ func TestAttemptDeadlineGoverns(t *testing.T) {
 			if err := tr.a.Do(ctx, hostileEvent()); err != nil {
 				t.Fatalf("Do: %v", err)
 			}
-			if got := rt.last(t); !got.Equal(want) {
+			if got := rt.Last(t); !got.Equal(want) {
 				t.Errorf("the request's deadline is %s before the attempt's (timeout %s): the client cuts the attempt short",
 					want.Sub(got).Round(time.Millisecond), timeout)
 			}
@@ -81,7 +55,7 @@ func TestAttemptDeadlineGoverns(t *testing.T) {
 			if err := tr.a.Do(context.Background(), hostileEvent()); err != nil {
 				t.Fatalf("Do: %v", err)
 			}
-			got := rt.last(t)
+			got := rt.Last(t)
 			if got.IsZero() || got.Before(start.Add(Timeout)) || got.After(time.Now().Add(Timeout)) {
 				t.Errorf("without a deadline in the context, the request's deadline is %v, want %s from the start", got, Timeout)
 			}

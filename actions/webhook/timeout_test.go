@@ -3,35 +3,11 @@ package webhook
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchyard/switchyard/internal/deadlinetest"
 )
-
-// deadlineTransport records the deadline each request goes out with: the
-// caller's context's or the action's own bound, whichever is earlier.
-type deadlineTransport struct {
-	mu        sync.Mutex
-	deadlines []time.Time
-}
-
-func (d *deadlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	dl, _ := r.Context().Deadline()
-	d.mu.Lock()
-	d.deadlines = append(d.deadlines, dl)
-	d.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (d *deadlineTransport) last(t *testing.T) time.Time {
-	t.Helper()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if len(d.deadlines) == 0 {
-		t.Fatal("no request went out")
-	}
-	return d.deadlines[len(d.deadlines)-1]
-}
 
 // TestAttemptDeadlineGoverns: the router runs each attempt under the
 // action's timeout: (up to 45s). An http action with no timeout of its own
@@ -54,7 +30,7 @@ func TestAttemptDeadlineGoverns(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rt := &deadlineTransport{}
+			rt := &deadlinetest.Transport{}
 			a, err := New(Spec{URL: srv.URL + "/x", Timeout: tc.timeout}, &http.Client{Transport: rt})
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +44,7 @@ func TestAttemptDeadlineGoverns(t *testing.T) {
 			if err := a.Do(ctx, testEvent()); err != nil {
 				t.Fatalf("Do: %v", err)
 			}
-			got := rt.last(t)
+			got := rt.Last(t)
 			if got.IsZero() {
 				t.Fatal("the request has no deadline")
 			}
