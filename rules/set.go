@@ -19,23 +19,31 @@ type Set struct {
 	// event.
 	always []candidate
 	// by[n] buckets the other rules by the literal values their condition
-	// (or source: list) pins pinnable[n] to, each bucket in file order. A
-	// rule is in the buckets of exactly one name, so the buckets an event
-	// selects never overlap.
-	by  [len(pinnable)]map[string][]candidate
-	vms sync.Pool // *vm.VM: a VM is not safe to share, a Program is
+	// (or source: list) pins pinnable[n] to: a bucket is cands[lo:hi], in
+	// file order. A rule is in the buckets of exactly one name, so the
+	// buckets an event selects never overlap.
+	by    [len(pinnable)]map[string]span
+	cands []candidate
+	vms   sync.Pool // *vm.VM: a VM is not safe to share, a Program is
 }
+
+// span is a bucket: Set.cands[lo:hi]. All buckets share one array, and the
+// map holds two int32s rather than a slice, so that with thousands of rules
+// the map and the candidates take less memory and a lookup fewer cache
+// misses: switchyard bench's matching ratio, 10,000 over 10 rules, went
+// from 0.66-0.73 with a slice per bucket to 0.86-0.89, three runs each.
+type span struct{ lo, hi int32 }
 
 // candidate is a rule as Match sees it once the index has picked it.
 type candidate struct {
-	rule int // index in Set.rules
+	rule int32 // index in Set.rules
+	// decided: the pins are the whole condition (or there is none), so a
+	// rule they admit matches without running its program.
+	decided bool
 	// check are the values the event's other pinned names must have (the
 	// bucket's own name was matched by the lookup). A rule they refuse
 	// cannot match the event and is not evaluated.
 	check []pin
-	// decided: the pins are the whole condition (or there is none), so a
-	// rule they admit matches without running its program.
-	decided bool
 }
 
 // admits reports whether ev has the values c checks.
@@ -82,8 +90,9 @@ func NewSet(rules []*Rule) *Set {
 	// apart (BenchmarkMatchRatio/pinned, 10,000 over 10 rules: about 0.45
 	// without either, 0.6-0.7 with both).
 	shared := map[string][]pin{}
+	var by [len(pinnable)]map[string][]candidate // flattened into s.by below
 	for i, r := range s.rules {
-		c := candidate{rule: i, decided: r.Program == nil || r.decided}
+		c := candidate{rule: int32(i), decided: r.Program == nil || r.decided}
 		need := needOf(r)
 		if len(need) == 0 {
 			s.always = append(s.always, c)
@@ -99,17 +108,26 @@ func NewSet(rules []*Rule) *Set {
 			c.check = shared[key]
 		}
 		p := need[0]
-		if s.by[p.name] == nil {
-			s.by[p.name] = map[string][]candidate{}
+		if by[p.name] == nil {
+			by[p.name] = map[string][]candidate{}
 		}
 		for _, v := range p.vals {
-			b, seen := s.by[p.name][v]
+			b, seen := by[p.name][v]
 			if !seen {
 				v = strings.Clone(v)
 			}
-			if len(b) == 0 || b[len(b)-1].rule != i { // event in ["a", "a"]
-				s.by[p.name][v] = append(b, c)
+			if len(b) == 0 || b[len(b)-1].rule != int32(i) { // event in ["a", "a"]
+				by[p.name][v] = append(b, c)
 			}
+		}
+	}
+	for n, m := range by {
+		if m != nil {
+			s.by[n] = make(map[string]span, len(m))
+		}
+		for v, b := range m {
+			s.by[n][v] = span{int32(len(s.cands)), int32(len(s.cands) + len(b))}
+			s.cands = append(s.cands, b...)
 		}
 	}
 	return s
@@ -153,7 +171,9 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 	var lists [len(pinnable) + 1][]candidate
 	lists[0] = s.always
 	for n, m := range s.by {
-		lists[n+1] = m[field(ev, uint8(n))]
+		if sp, ok := m[field(ev, uint8(n))]; ok {
+			lists[n+1] = s.cands[sp.lo:sp.hi]
+		}
 	}
 	// The environment and a VM are made only when a candidate needs them.
 	var (
@@ -176,7 +196,7 @@ func (s *Set) Match(ev *event.Event) (matched []*Rule, errs []EvalError) {
 		if !c.admits(ev) {
 			continue
 		}
-		i := c.rule
+		i := int(c.rule)
 		if !c.decided {
 			if v == nil {
 				env, v = ev.Env(), s.vms.Get().(*vm.VM)

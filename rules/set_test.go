@@ -348,12 +348,12 @@ func TestIndexAgreesWithNaive(t *testing.T) {
 	}
 	decided := map[int]bool{}
 	for _, c := range f.Set.always {
-		decided[c.rule] = c.decided
+		decided[int(c.rule)] = c.decided
 	}
 	for _, m := range f.Set.by {
 		for _, b := range m {
-			for _, c := range b {
-				decided[c.rule] = c.decided
+			for _, c := range f.Set.cands[b.lo:b.hi] {
+				decided[int(c.rule)] = c.decided
 			}
 		}
 	}
