@@ -123,13 +123,8 @@ const refusedFor = 10 * time.Second
 // writes before the disk fills instead.
 const storeMaxUnlimited = 1 << 60
 
-// Open starts the embedded server (or connects to the cluster) and creates or
-// updates the streams idempotently.
-func Open(ctx context.Context, o Options) (*Queue, error) {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	set := chosen{replicas: o.Replicas > 0, dedup: o.DedupWindow > 0, eventRetention: o.EventRetention > 0, logRetention: o.LogRetention > 0}
+// withDefaults is o with each unset option at its default.
+func (o Options) withDefaults() Options {
 	if o.SyncInterval <= 0 {
 		o.SyncInterval = DefaultSyncInterval
 	}
@@ -148,10 +143,31 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if o.PublishTimeout <= 0 {
 		o.PublishTimeout = DefaultPublishTimeout
 	}
+	return o
+}
+
+// Check reports what Open would refuse in o, its defaults applied, so
+// that a rules file can be checked against it without opening a store.
+func (o Options) Check() error {
+	o = o.withDefaults()
 	if o.DedupWindow > o.EventRetention {
 		// JetStream refuses it (and the refusal reads like a passing fault).
-		return nil, fmt.Errorf("queue: the dedup window (%s) cannot be longer than the events' retention (%s)", o.DedupWindow, o.EventRetention)
+		return fmt.Errorf("queue: the dedup window (%s) cannot be longer than the events' retention (%s)", o.DedupWindow, o.EventRetention)
 	}
+	return nil
+}
+
+// Open starts the embedded server (or connects to the cluster) and creates or
+// updates the streams idempotently.
+func Open(ctx context.Context, o Options) (*Queue, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	set := chosen{replicas: o.Replicas > 0, dedup: o.DedupWindow > 0, eventRetention: o.EventRetention > 0, logRetention: o.LogRetention > 0}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
 	q := &Queue{log: o.Logger, publishTimeout: o.PublishTimeout, replicas: o.Replicas}
 	var (
 		err    error

@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -221,5 +223,47 @@ func TestSendIsStored(t *testing.T) {
 	}
 	if got := info.State.Subjects[LogSubject+".test"]; got != n {
 		t.Fatalf("stored %d records, want %d", got, n)
+	}
+}
+
+// TestOptionsCheck: what Open refuses, Check reports without opening a
+// store, the defaults applied; and Open refuses it before touching the
+// data directory.
+func TestOptionsCheck(t *testing.T) {
+	day := 24 * time.Hour
+	tests := []struct {
+		name    string
+		o       Options
+		wantErr string
+	}{
+		{"defaults", Options{}, ""},
+		{"window as long as the default retention", Options{DedupWindow: 7 * day}, ""},
+		{"window past the default retention", Options{DedupWindow: 8 * day},
+			"queue: the dedup window (192h0m0s) cannot be longer than the events' retention (168h0m0s)"},
+		{"window within a longer retention", Options{DedupWindow: 8 * day, EventRetention: 30 * day}, ""},
+		{"default window past a short retention", Options{EventRetention: time.Minute},
+			"queue: the dedup window (24h0m0s) cannot be longer than the events' retention (1m0s)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.o.Check()
+			if got := fmt.Sprint(err); (err != nil || tt.wantErr != "") && got != tt.wantErr {
+				t.Errorf("Check() = %v, want %q", err, tt.wantErr)
+			}
+			if tt.wantErr == "" {
+				return
+			}
+			o := tt.o
+			o.DataDir = filepath.Join(t.TempDir(), "data")
+			if q, err := Open(context.Background(), o); err == nil || err.Error() != tt.wantErr {
+				if q != nil {
+					q.Close()
+				}
+				t.Fatalf("Open = %v, want %q", err, tt.wantErr)
+			}
+			if _, err := os.Stat(o.DataDir); !os.IsNotExist(err) {
+				t.Errorf("Open refused the options but made %s (stat: %v)", o.DataDir, err)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard/switchyard/actions"
 	"github.com/switchyard/switchyard/actions/slack"
+	"github.com/switchyard/switchyard/queue"
 	"github.com/switchyard/switchyard/rules"
 	"github.com/switchyard/switchyard/secret"
 	"github.com/switchyard/switchyard/sources"
@@ -109,6 +110,11 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 	var errs []error
 	fail := func(pos rules.Pos, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", pos, c.redactor.Redact(fmt.Sprintf(format, args...))))
+	}
+	// The store is opened once, by serve, with the file's queue: section;
+	// what it would refuse is an error of the file, here as in check.
+	if err := (queue.Options{DedupWindow: f.Queue.DedupWindow}).Check(); err != nil {
+		fail(f.Queue.DedupWindowPos, "%v", err)
 	}
 	for _, s := range f.Sources {
 		if err := rules.CheckSourceName(s.Name); err != nil {

@@ -288,6 +288,7 @@ func (d *decoder) queue(n *yaml.Node) QueueSpec {
 	}
 	q.Replicas = d.integer(m.get("replicas"), "queue replicas", 0, 5)
 	q.DedupWindow = d.duration(m.get("dedup_window"), "queue dedup_window")
+	q.DedupWindowPos = d.pos(m.get("dedup_window"))
 	return q
 }
 

@@ -191,7 +191,9 @@ func TestLoadGood(t *testing.T) {
 	if f.SMTP.TLS != "none" || f.SMTP.Port != 25 {
 		t.Errorf("smtp = %+v", f.SMTP)
 	}
-	if f.Queue != (QueueSpec{Sync: "always", Replicas: 3, DedupWindow: 10 * time.Minute}) {
+	wantQueue := QueueSpec{Sync: "always", Replicas: 3, DedupWindow: 10 * time.Minute,
+		DedupWindowPos: Pos{File: filepath.Join(dir, "full.yaml"), Line: 32, Col: 17}}
+	if f.Queue != wantQueue {
 		t.Errorf("queue = %+v", f.Queue)
 	}
 	if len(f.Rules) != 3 || f.Set.Len() != 3 {

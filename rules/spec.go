@@ -108,6 +108,9 @@ type QueueSpec struct {
 	Replicas int
 	// DedupWindow is how long an event id is remembered; 0: the default.
 	DedupWindow time.Duration
+	// DedupWindowPos is where DedupWindow is written, for what only the
+	// store can tell (the window must fit in its events' retention).
+	DedupWindowPos Pos
 }
 
 // Rule is one entry of rules:.
