@@ -30,8 +30,8 @@ type Set struct {
 // span is a bucket: Set.cands[lo:hi]. All buckets share one array, and the
 // map holds two int32s rather than a slice, so that with thousands of rules
 // the map and the candidates take less memory and a lookup fewer cache
-// misses: switchyard bench's matching ratio, 10,000 over 10 rules, went
-// from 0.66-0.73 with a slice per bucket to 0.86-0.89, three runs each.
+// misses (BenchmarkMatchRatio/pinned, 10,000 rules: 70-82 ns per event,
+// against 77-93 ns with a slice per bucket, eight runs each).
 type span struct{ lo, hi int32 }
 
 // candidate is a rule as Match sees it once the index has picked it.
