@@ -538,6 +538,10 @@ func (q *Queue) PublishAll(ctx context.Context, msgs []Msg) error {
 // publishes, which then held each record, and the matcher with it, for up
 // to 200 ms (switchyard bench: 202 -> sink p50 130-160 ms, against 4-5 ms
 // with a plain publish, in the same session).
+// MaxPayload is the largest message the store accepts, in bytes (1 MiB
+// unless the server says otherwise).
+func (q *Queue) MaxPayload() int { return int(q.nc.MaxPayload()) }
+
 func (q *Queue) Send(subject string, data []byte) error {
 	if err := q.diskFull(len(data)); err != nil {
 		return fmt.Errorf("queue: send %s: %w", subject, err)

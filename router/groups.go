@@ -329,7 +329,7 @@ func (r *Router) fire(ctx context.Context, rl *rule, id string, st groupState, r
 		return fmt.Errorf("claim firing: %w", err)
 	}
 
-	g, err := r.members(ctx, s, st, rl.Group.Max)
+	g, err := r.members(ctx, s, st, rl.Group.Max, r.q.MaxPayload()/2)
 	if err != nil {
 		return err
 	}
@@ -357,10 +357,20 @@ func (r *Router) fire(ctx context.Context, rl *rule, id string, st groupState, r
 }
 
 // members reads the members of the group in state st that its firing
-// covers: the oldest max kept, every one counted, and the last.
-func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState, max int) (*GroupFiring, error) {
+// covers: the oldest kept, every one counted, and the last. The first is
+// always kept, the others while they number at most max and, with the
+// last, take at most size bytes as stored. The firing's job is one
+// message, which the store refuses past its largest (a refused firing
+// would be tried again on every tick, and never made): size is half of
+// it, and a last that would take the job past the whole is left out (the
+// digest's .last is then its last event kept).
+func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState, max, size int) (*GroupFiring, error) {
 	g := &GroupFiring{Key: st.Key, Firing: st.Firing}
-	var lastSeq uint64
+	var (
+		lastSeq uint64
+		kept    []int // the stored size of each kept event
+		total   int   // their sum
+	)
 	for seq := uint64(1); ; {
 		m, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(st.Subject))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -373,12 +383,13 @@ func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState,
 			break
 		}
 		g.Count++
-		if len(g.Events) < max {
+		if g.Count == 1 || len(g.Events) < max && len(g.Events) == g.Count-1 && total+len(m.Data) <= size {
 			j, err := decodeJobData(m.Data)
 			if err != nil {
 				return nil, fmt.Errorf("member %d: %w", m.Sequence, err)
 			}
 			g.Events = append(g.Events, j.Event)
+			kept, total = append(kept, len(m.Data)), total+len(m.Data)
 		}
 		lastSeq, seq = m.Sequence, m.Sequence+1
 	}
@@ -391,10 +402,21 @@ func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState,
 		if err != nil {
 			return nil, fmt.Errorf("member %d: %w", m.Sequence, err)
 		}
-		g.Last = &j.Event
+		// Room for the last: the newest kept events make way for it.
+		for len(kept) > 1 && total+len(m.Data) > size {
+			total -= kept[len(kept)-1]
+			kept, g.Events = kept[:len(kept)-1], g.Events[:len(g.Events)-1]
+		}
+		if total+len(m.Data) <= 2*size-jobRoom {
+			g.Last = &j.Event
+		}
 	}
 	return g, nil
 }
+
+// jobRoom is what a firing's job takes besides its events, at most: its
+// id, rule, key and the stored message's headers.
+const jobRoom = 16 << 10
 
 // fired records that firing of group id is done, and when the group is
 // due next.

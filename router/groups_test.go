@@ -312,7 +312,7 @@ func TestGroupFiringTakenOverAfterLease(t *testing.T) {
 	if _, err := h.r.groups.bucket.Update(ctx, id, data, e.Revision()); err != nil {
 		t.Fatal(err)
 	}
-	g, err := h.r.members(ctx, s, st, 100)
+	g, err := h.r.members(ctx, s, st, 100, h.r.q.MaxPayload()/2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,5 +341,34 @@ func TestGroupFiringTakenOverAfterLease(t *testing.T) {
 	b.quiet(t, 1, "a firing done again")
 	if got := b.all()[0]; got["count"] != "2" || got["ids"] != "x1 x2 " {
 		t.Fatalf("digest %v", got)
+	}
+}
+
+// TestGroupFiringFitsOneMessage: a firing whose events together are
+// larger than the store's largest message still fires, with the first
+// events that fit and the last, and its count exact. (Its job is one
+// message: refused, the firing would be tried on every tick and never
+// made.)
+func TestGroupFiringFitsOneMessage(t *testing.T) {
+	b := newBodies(t)
+	clock := newFakeClock()
+	h := start(t, groupedRules(b.srv.URL, "{ wait: 30s, interval: 1h, max: 10 }"), func(o *Options) { o.Now = clock.Now })
+	// An event stored holds its title three times (data, subject, payload):
+	// four of them are more than one message holds.
+	big := strings.Repeat("x", h.r.q.MaxPayload()/12)
+	for _, id := range []string{"a1", "a2", "a3", "a4"} {
+		h.send(t, id, big)
+		if rec := h.eventRecord(t, id); len(rec.Held) != 1 || rec.Held[0].How != "grouped" {
+			t.Fatalf("event %s: record %+v, want it grouped", id, rec)
+		}
+	}
+	clock.Advance(31 * time.Second)
+	eventually(t, "the firing", func() bool { return b.count() == 1 })
+	got := b.all()[0]
+	if got["count"] != "4" || got["first"] != "a1" || got["last"] != "a4" {
+		t.Errorf("firing %v, want count 4, first a1, last a4", got)
+	}
+	if ids, _ := got["ids"].(string); !strings.HasPrefix(ids, "a1 ") || ids == "a1 a2 a3 a4 " {
+		t.Errorf("firing lists %q, want the first events that fit, not all four", ids)
 	}
 }
