@@ -113,7 +113,7 @@ func Build(f *rules.File, o BuildOptions) (*Config, error) {
 	}
 	// The store is opened once, by serve, with the file's queue: section;
 	// what it would refuse is an error of the file, here as in check.
-	if err := (queue.Options{DedupWindow: f.Queue.DedupWindow}).Check(); err != nil {
+	if err := QueueOptions(f.Queue).Check(); err != nil {
 		fail(f.Queue.DedupWindowPos, "%v", err)
 	}
 	for _, s := range f.Sources {
@@ -199,6 +199,16 @@ func SourceConfig(s rules.SourceSpec) sources.Config {
 		cfg.Signature = sources.Signature{Header: s.Signature.Header, Algorithm: s.Signature.Algorithm, Encoding: s.Signature.Encoding, Prefix: s.Signature.Prefix}
 	}
 	return cfg
+}
+
+// QueueOptions are the queue.Options a rules file's queue: section sets:
+// what serve opens the store with (adding where it is), and what Build
+// checks.
+func QueueOptions(q rules.QueueSpec) queue.Options {
+	return queue.Options{
+		SyncAlways: q.Sync == "always", SyncInterval: q.SyncInterval,
+		Replicas: q.Replicas, DedupWindow: q.DedupWindow,
+	}
 }
 
 // action finds a job's action in this config. A job made under an older

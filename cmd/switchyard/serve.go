@@ -156,11 +156,8 @@ func serveRun(ctx context.Context, log *slog.Logger, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	qo := queue.Options{
-		URL: o.nats, DataDir: o.data, Logger: log.With("component", "queue"),
-		SyncAlways: f.Queue.Sync == "always", SyncInterval: f.Queue.SyncInterval,
-		Replicas: f.Queue.Replicas, DedupWindow: f.Queue.DedupWindow,
-	}
+	qo := router.QueueOptions(f.Queue)
+	qo.URL, qo.DataDir, qo.Logger = o.nats, o.data, log.With("component", "queue")
 	if o.natsCreds != "" {
 		qo.NATSOptions = append(qo.NATSOptions, nats.UserCredentials(o.natsCreds))
 	}
