@@ -329,7 +329,7 @@ func (r *Router) fire(ctx context.Context, rl *rule, id string, st groupState, r
 		return fmt.Errorf("claim firing: %w", err)
 	}
 
-	g, err := r.members(ctx, s, st, rl.Group.Max, r.q.MaxPayload()/2)
+	g, err := r.members(ctx, s, st, rl.Group.Max, r.q.MaxPayload())
 	if err != nil {
 		return err
 	}
@@ -357,15 +357,16 @@ func (r *Router) fire(ctx context.Context, rl *rule, id string, st groupState, r
 }
 
 // members reads the members of the group in state st that its firing
-// covers: the oldest kept, every one counted, and the last. The first is
-// always kept, the others while they number at most max and, with the
-// last, take at most size bytes as stored. The firing's job is one
-// message, which the store refuses past its largest (a refused firing
-// would be tried again on every tick, and never made): size is half of
-// it, and a last that would take the job past the whole is left out (the
-// digest's .last is then its last event kept).
-func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState, max, size int) (*GroupFiring, error) {
+// covers: the oldest kept, every one counted, and the last. The firing's
+// job is one message, which the store refuses past limit, its largest (a
+// refused firing would be tried again on every tick, and never made). So
+// the first is always kept, the others while they number at most max and,
+// with the last, take at most half of limit as stored; a last that would
+// take the job past limit is left out (the digest's .last is then its last
+// event kept).
+func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState, max, limit int) (*GroupFiring, error) {
 	g := &GroupFiring{Key: st.Key, Firing: st.Firing}
+	size := limit / 2
 	var (
 		lastSeq uint64
 		kept    []int // the stored size of each kept event
@@ -407,7 +408,7 @@ func (r *Router) members(ctx context.Context, s jetstream.Stream, st groupState,
 			total -= kept[len(kept)-1]
 			kept, g.Events = kept[:len(kept)-1], g.Events[:len(g.Events)-1]
 		}
-		if total+len(m.Data) <= 2*size-jobRoom {
+		if total+len(m.Data) <= limit-jobRoom {
 			g.Last = &j.Event
 		}
 	}

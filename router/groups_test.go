@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchyard/switchyard/queue"
 )
 
@@ -291,28 +292,13 @@ func TestGroupFiringTakenOverAfterLease(t *testing.T) {
 	// What the dead replica did: claim the firing, store its jobs.
 	ctx := context.Background()
 	id := groupID("votes", "")
-	e, err := h.r.groups.bucket.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st groupState
-	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		t.Fatal(err)
-	}
-	s, err := h.r.q.Stream(ctx, queue.GroupsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	last, err := s.GetLastMsgForSubject(ctx, st.Subject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Firing, st.FiringAt, st.Covers = "deadbeef", clock.Now(), last.Sequence
+	st, s, rev := pendingGroup(t, h, id)
+	st.Firing, st.FiringAt = "deadbeef", clock.Now()
 	data, _ := json.Marshal(st)
-	if _, err := h.r.groups.bucket.Update(ctx, id, data, e.Revision()); err != nil {
+	if _, err := h.r.groups.bucket.Update(ctx, id, data, rev); err != nil {
 		t.Fatal(err)
 	}
-	g, err := h.r.members(ctx, s, st, 100, h.r.q.MaxPayload()/2)
+	g, err := h.r.members(ctx, s, st, 100, h.r.q.MaxPayload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,6 +327,77 @@ func TestGroupFiringTakenOverAfterLease(t *testing.T) {
 	b.quiet(t, 1, "a firing done again")
 	if got := b.all()[0]; got["count"] != "2" || got["ids"] != "x1 x2 " {
 		t.Fatalf("digest %v", got)
+	}
+}
+
+// pendingGroup is group id's state, at revision rev of its key, covering
+// every member stored so far, and the groups stream.
+func pendingGroup(t *testing.T, h *harness, id string) (st groupState, s jetstream.Stream, rev uint64) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := h.r.groups.bucket.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = h.r.q.Stream(ctx, queue.GroupsStream); err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.GetLastMsgForSubject(ctx, st.Subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Covers = last.Sequence
+	return st, s, e.Revision()
+}
+
+// TestGroupMembersWithinLimit: which members a firing keeps for a given
+// max and largest message: the first always, the oldest that fit in half
+// the message with the last, the last only when the whole job fits.
+func TestGroupMembersWithinLimit(t *testing.T) {
+	clock := newFakeClock()
+	h := start(t, groupedRules("http://127.0.0.1:9", "{ wait: 1h, interval: 1h }"), func(o *Options) { o.Now = clock.Now })
+	title := strings.Repeat("x", 20<<10) // members of about 60 KB: more than jobRoom
+	for _, id := range []string{"x1", "x2", "x3"} {
+		h.send(t, id, title)
+		h.eventRecord(t, id)
+	}
+	st, s, _ := pendingGroup(t, h, groupID("votes", ""))
+	m, err := s.GetMsg(context.Background(), st.Covers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	member := len(m.Data)
+	tests := []struct {
+		name       string
+		max, limit int
+		want       string // the ids kept, then the last's after "|"
+	}{
+		{"all fit", 10, 1 << 30, "x1 x2 x3 |"},
+		{"max 1", 1, 1 << 30, "x1 |x3"},
+		{"two fit in half, the second makes way for the last", 10, 2 * (2*member + 100), "x1 |x3"},
+		{"the first alone, no room for the last", 10, 1, "x1 |"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := h.r.members(context.Background(), s, st, tt.max, tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got strings.Builder
+			for _, e := range g.Events {
+				got.WriteString(e.ID + " ")
+			}
+			got.WriteString("|")
+			if g.Last != nil {
+				got.WriteString(g.Last.ID)
+			}
+			if got.String() != tt.want || g.Count != 3 {
+				t.Errorf("kept %q of %d, want %q of 3", got.String(), g.Count, tt.want)
+			}
+		})
 	}
 }
 
